@@ -1,0 +1,143 @@
+"""The ``authplug`` command.
+
+Subcommands:
+
+* ``providers [--json]``: installed providers from entry-point metadata only
+  (name, distribution, version, summary); no plugin is imported.
+* ``check``: validate the configuration and the selected provider's settings,
+  and ask the provider to check its identity provider is reachable; exits 1
+  listing every problem.
+* ``keygen``: print a new random cookie key for ``AUTHPLUG_COOKIE_KEYS``.
+* ``demo``: run the demo app (mock provider, SQLite store) on 127.0.0.1:8000.
+
+Module-level imports are kept to the standard library so ``providers`` and
+``keygen`` start fast; everything else is imported by the subcommand using it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+__all__ = ["main"]
+
+PROVIDER_GROUP = "authplug.providers"
+
+
+def _providers(as_json: bool, out: TextIO) -> int:
+    import importlib.metadata as md
+
+    rows: list[dict[str, Any]] = []
+    for ep in sorted(md.entry_points(group=PROVIDER_GROUP), key=lambda e: e.name):
+        dist = ep.dist
+        rows.append(
+            {
+                "name": ep.name,
+                "distribution": dist.metadata["Name"] if dist is not None else None,
+                "version": dist.version if dist is not None else None,
+                "summary": dist.metadata["Summary"] if dist is not None else None,
+                "entry_point": ep.value,
+            }
+        )
+    if as_json:
+        import json
+
+        out.write(json.dumps(rows, indent=2) + "\n")
+        return 0
+    if not rows:
+        out.write("no providers installed (try `pip install authplug-mock`)\n")
+        return 0
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        out.write(
+            f"{r['name']:<{width}}  {r['distribution'] or '?'} {r['version'] or '?'}"
+            f"  {r['summary'] or ''}\n".rstrip(" ")
+        )
+    return 0
+
+
+def _keygen(out: TextIO) -> int:
+    import base64
+    import secrets
+
+    out.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii").rstrip("=") + "\n")
+    return 0
+
+
+def _check(out: TextIO, err: TextIO) -> int:
+    import asyncio
+
+    from authplug.errors import AuthplugError
+    from authplug.loader import load
+
+    try:
+        host = load()
+    except AuthplugError as exc:
+        err.write(f"authplug check: FAILED\n{exc.message}\n")
+        return 1
+    problems: list[str] = []
+    checker = getattr(host.provider, "check", None)
+    if callable(checker):
+        try:
+            result = checker()
+            if asyncio.iscoroutine(result):
+                result = asyncio.run(result)
+            problems.extend(str(p) for p in (result or ()))
+        except AuthplugError as exc:
+            problems.append(exc.message)
+    info = host.provider_info
+    try:
+        if problems:
+            err.write("authplug check: FAILED\n" + "".join(f"  - {p}\n" for p in problems))
+            return 1
+        out.write(
+            f"authplug check: OK\n  provider: {info.name} "
+            f"({info.distribution or '?'} {info.version or '?'})\n"
+            f"  env: {host.config.env}\n  store: {host.config.store}\n"
+            f"  extensions: {', '.join(e.name for e in host.extensions) or 'none'}\n"
+        )
+        return 0
+    finally:
+        host.close()
+
+
+def _demo(bind: str, port: int) -> int:
+    from authplug.demo import run
+
+    run(bind, port)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="authplug", description="Swap your app's authentication by configuration."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    providers = sub.add_parser("providers", help="list installed providers (imports none)")
+    providers.add_argument("--json", action="store_true", help="machine-readable output")
+    sub.add_parser("check", help="validate config and provider settings, check IdP reachability")
+    sub.add_parser("keygen", help="print a new cookie encryption key")
+    demo = sub.add_parser("demo", help="run the demo app (mock provider, SQLite store)")
+    demo.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    demo.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``authplug`` command; return its exit status."""
+    args = _parser().parse_args(argv)
+    if args.command == "providers":
+        return _providers(args.json, sys.stdout)
+    if args.command == "keygen":
+        return _keygen(sys.stdout)
+    if args.command == "check":
+        return _check(sys.stdout, sys.stderr)
+    if args.command == "demo":
+        return _demo(args.host, args.port)
+    return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

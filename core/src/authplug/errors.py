@@ -1,0 +1,150 @@
+"""The typed errors authplug raises.
+
+Every error a provider, the loader or the host raises derives from
+:class:`AuthplugError`. Messages are written for operators and end users: they
+never contain a token, a cookie value, a key or any other secret, so they are
+safe to log and to show. Plugins map their library's exceptions (httpx, jose,
+saml2) onto these classes at their boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "AccessDeniedError",
+    "AuthplugError",
+    "ConfigError",
+    "ForceUserToReauthenticateError",
+    "NotAuthenticatedError",
+    "PluginLoadError",
+    "ProviderUnavailableError",
+    "SessionTooLargeError",
+]
+
+
+class AuthplugError(Exception):
+    """Base class of every error authplug raises on purpose.
+
+    ``code`` is a short, stable, machine-readable reason (``"token_expired"``,
+    ``"config_invalid"``) used in JSON error bodies and logs; ``status`` is the
+    HTTP status a host answers with when the error reaches it.
+    """
+
+    code: str = "authplug_error"
+    status: int = 500
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+    @property
+    def message(self) -> str:
+        """The human-readable message, free of secrets."""
+        return str(self.args[0]) if self.args else self.code
+
+
+class NotAuthenticatedError(AuthplugError):
+    """The request carries no acceptable credentials.
+
+    Raised by providers when a credential is missing, malformed, expired or
+    fails verification. ``code`` names the reason (``"invalid_token"``,
+    ``"token_expired"``, ...); nothing from the rejected credential is echoed.
+    Hosts answer browsers with a login redirect and API clients with 401 JSON.
+    """
+
+    code = "not_authenticated"
+    status = 401
+
+
+class ForceUserToReauthenticateError(AuthplugError):
+    """The user's session is over and cannot be refreshed.
+
+    Raised by ``authplug_validate`` or ``authplug_refresh`` (refresh token
+    revoked or expired, account disabled). The host clears the session and
+    sends the browser back to login, or answers an API client with 401.
+    """
+
+    code = "reauthentication_required"
+    status = 401
+
+
+class AccessDeniedError(AuthplugError):
+    """The user is authenticated but not allowed to see the resource (403)."""
+
+    code = "access_denied"
+    status = 403
+
+
+class ProviderUnavailableError(AuthplugError):
+    """The identity provider could not be reached or answered unusably.
+
+    ``provider`` names it (the configured provider name or the IdP's host),
+    so the 503 the host answers with tells the operator where to look.
+    """
+
+    code = "provider_unavailable"
+    status = 503
+
+    def __init__(self, message: str, *, provider: str, code: str | None = None) -> None:
+        super().__init__(f"identity provider {provider!r} is unavailable: {message}", code=code)
+        self.provider = provider
+
+
+class SessionTooLargeError(AuthplugError):
+    """The session would need more cookie chunks than configured.
+
+    Raised at login rather than writing cookies a browser would silently drop.
+    """
+
+    code = "session_too_large"
+    status = 500
+
+
+class ConfigError(AuthplugError):
+    """Configuration is invalid; raised at start-up, never at first login.
+
+    ``problems`` lists every problem found, each as ``"<field path>: <what is
+    wrong>"``. Values of secret fields are never included.
+    """
+
+    code = "config_invalid"
+    status = 500
+
+    def __init__(self, problems: str | Sequence[str]) -> None:
+        self.problems: tuple[str, ...] = (
+            (problems,) if isinstance(problems, str) else tuple(problems)
+        )
+        if len(self.problems) == 1:
+            text = f"invalid authplug configuration: {self.problems[0]}"
+        else:
+            text = "invalid authplug configuration:\n" + "\n".join(
+                f"  - {p}" for p in self.problems
+            )
+        super().__init__(text)
+
+
+class PluginLoadError(AuthplugError):
+    """A plugin could not be loaded: unknown, broken, incompatible or invalid.
+
+    ``distribution`` and ``version`` name the installed distribution that
+    provides the entry point (``None`` when no distribution provides the
+    requested name), so the operator knows what to reinstall or remove.
+    """
+
+    code = "plugin_load_failed"
+    status = 500
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        distribution: str | None = None,
+        version: str | None = None,
+        entry_point: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.distribution = distribution
+        self.version = version
+        self.entry_point = entry_point

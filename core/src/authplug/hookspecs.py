@@ -1,0 +1,222 @@
+"""Hook specifications: the contract between authplug and its plugins.
+
+Two kinds of hooks, grouped by lifecycle phase:
+
+* **Provider hooks** (``authplug_authenticate``, ``authplug_validate``,
+  ``authplug_refresh``, ``authplug_routes``) are implemented by exactly one
+  registered plugin, the configured provider. They are ``firstresult``.
+  Extension plugins that implement them are refused at load time, so no
+  extension can answer an authentication decision.
+* **Extension hooks** (user mapping, login and logout events) may be
+  implemented by every registered plugin; all implementations run.
+
+Any hook implementation may be a plain function or ``async def``; the host
+awaits awaitable results. Each docstring below is the plugin author's
+reference: what the hook is for, each parameter, what to return, and whether
+the call stops at the first non-``None`` result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from authplug.models import AnyUser, UserType
+    from authplug.request import AuthRequest
+    from authplug.results import AuthenticateResult, Redirect
+    from authplug.routes import Route
+
+__all__ = ["PROJECT_NAME", "PROVIDER_HOOKS", "REQUIRED_PROVIDER_HOOKS", "hookimpl", "hookspec"]
+
+PROJECT_NAME = "authplug"
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+PROVIDER_HOOKS = frozenset(
+    {
+        "authplug_authenticate",
+        "authplug_validate",
+        "authplug_refresh",
+        "authplug_routes",
+        "authplug_logout",
+    }
+)
+"""Hooks only the configured provider may implement."""
+
+REQUIRED_PROVIDER_HOOKS = frozenset(
+    {"authplug_authenticate", "authplug_validate", "authplug_refresh"}
+)
+"""Hooks every provider must implement; a provider missing one is refused at load."""
+
+
+# --- Provider hooks: authentication -----------------------------------------
+
+
+@hookspec(firstresult=True)
+def authplug_authenticate(
+    request: AuthRequest,
+) -> AuthenticateResult | Awaitable[AuthenticateResult]:
+    """Authenticate a request that carries no valid session.
+
+    Called by the host for a protected path when no session cookie yields a
+    user (browser providers), or on every request for stateless providers
+    such as bearer JWT.
+
+    :param request: The request, framework-neutral.
+    :return: :class:`~authplug.results.Authenticated` with the user;
+        :class:`~authplug.results.Redirect` to start a login (the host turns
+        it into 401 JSON for API clients); or a
+        :class:`~authplug.results.ProviderResponse` to render.
+    :raises NotAuthenticatedError: the credential presented is invalid.
+    :raises ProviderUnavailableError: the identity provider is unreachable.
+
+    Stops at the first non-``None`` result. Implemented by the provider only.
+    """
+
+
+@hookspec(firstresult=True)
+def authplug_validate(
+    request: AuthRequest,
+    user: AnyUser,
+) -> AnyUser | Awaitable[AnyUser | None] | None:
+    """Check that a session's user is still valid.
+
+    Called only when ``validate_interval`` has passed since the last check or
+    the user's tokens are close to expiry, never on every request.
+
+    :param request: The request that carried the session.
+    :param user: The user from the session cookie, with ``auth_data``.
+    :return: ``None`` when the session is still valid as it is; an updated
+        user (new tokens, new roles) to re-seal into the cookie and the store.
+    :raises ForceUserToReauthenticateError: the session is over; the host
+        clears it and sends the user to login.
+
+    Stops at the first non-``None`` result. Implemented by the provider only.
+    """
+
+
+@hookspec(firstresult=True)
+def authplug_refresh(
+    user: AnyUser,
+) -> AnyUser | Awaitable[AnyUser]:
+    """Obtain fresh tokens for ``user``.
+
+    Called when the user's tokens have expired or are about to. The host runs
+    at most one refresh per session at a time (single-flight): concurrent
+    requests wait for the same result.
+
+    :param user: The user whose ``auth_data`` holds the refresh credential.
+    :return: The user with new ``auth_data``.
+    :raises ForceUserToReauthenticateError: refresh is impossible (no refresh
+        token, revoked, or a stateless provider).
+
+    Stops at the first non-``None`` result. Implemented by the provider only.
+    """
+
+
+@hookspec(firstresult=True)
+def authplug_routes() -> Sequence[Route]:
+    """Declare the provider's own endpoints under ``/auth/``.
+
+    Called once at start-up. Login pages, OAuth callbacks, SAML ACS and
+    metadata, provider logout: each a :class:`~authplug.routes.Route`.
+    The host never redirects ``/auth/*`` requests to login.
+
+    :return: The provider's routes (may be empty).
+
+    Stops at the first non-``None`` result. Implemented by the provider only.
+    """
+
+
+@hookspec(firstresult=True)
+def authplug_logout(
+    request: AuthRequest,
+    user: AnyUser | None,
+) -> Redirect | Awaitable[Redirect | None] | None:
+    """End the user's session at the identity provider, when it has one.
+
+    Called by the host's ``/auth/logout`` after the local session cookies are
+    cleared (RP-initiated logout, SAML single logout).
+
+    :param request: The confirmed (POST) logout request.
+    :param user: The user whose session ended, with ``auth_data`` (for an
+        ``id_token_hint``), or ``None`` when there was no session.
+    :return: A :class:`~authplug.results.Redirect` to the IdP's logout
+        endpoint, or ``None`` to land on the application's default page.
+
+    Stops at the first non-``None`` result. Optional; implemented by the
+    provider only.
+    """
+
+
+# --- Extension hooks: user mapping ------------------------------------------
+
+
+@hookspec
+def authplug_user_type(
+    user: AnyUser,
+) -> UserType | Awaitable[UserType | None] | None:
+    """Decide the user type of a user who just logged in or was re-validated.
+
+    :param user: The user as the provider produced it.
+    :return: ``"internal-user"``, ``"external-user"``, or ``None`` to
+        abstain. When implementations disagree the least privileged answer,
+        ``"external-user"``, wins.
+
+    All implementations are called. Implemented by extension plugins.
+    """
+
+
+@hookspec
+def authplug_extra_roles(
+    user: AnyUser,
+) -> Iterable[str] | Awaitable[Iterable[str] | None] | None:
+    """Add roles to a user who just logged in or was re-validated.
+
+    Use it to map IdP groups to application roles such as
+    ``pika:content-admin``.
+
+    :param user: The user as the provider produced it (after user-type mapping).
+    :return: Role names to add, or ``None``. Every answer is added; roles are
+        never removed by this hook.
+
+    All implementations are called. Implemented by extension plugins.
+    """
+
+
+# --- Extension hooks: events -------------------------------------------------
+
+
+@hookspec
+def authplug_logged_in(
+    request: AuthRequest,
+    user: AnyUser,
+) -> Awaitable[None] | None:
+    """React to a login, after the session was created and the user saved.
+
+    :param request: The request that completed the login.
+    :param user: The user who logged in (treat ``auth_data`` as secret).
+    :return: Nothing. An exception is logged and does not undo the login.
+
+    All implementations are called. Implemented by extension plugins (audit,
+    analytics).
+    """
+
+
+@hookspec
+def authplug_logged_out(
+    request: AuthRequest,
+    user: AnyUser | None,
+) -> Awaitable[None] | None:
+    """React to a logout, after the session cookies were cleared.
+
+    :param request: The logout request.
+    :param user: The user whose session ended, or ``None`` when the session
+        was already gone.
+    :return: Nothing. An exception is logged and does not undo the logout.
+
+    All implementations are called. Implemented by extension plugins.
+    """

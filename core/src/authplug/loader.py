@@ -1,0 +1,343 @@
+"""The host loader: config + entry points -> a ready :class:`~authplug.host.Host`.
+
+Three entry-point groups:
+
+* ``authplug.providers``: one entry per provider; its name is the ``provider``
+  config value. Only the selected one is imported.
+* ``authplug.plugins``: extension plugins (role mapping, audit...). All
+  installed ones load unless named in ``plugins_disabled``.
+* ``authplug.stores``: user stores (``memory``, ``sqlite``).
+
+Before importing a plugin the loader checks the distribution's declared
+requirement on ``authplug`` against the running core (from metadata only),
+loads each entry point on its own (one broken plugin cannot abort the loop),
+refuses duplicate names, validates the plugin's settings with its own model
+and finally runs pluggy's ``check_pending()`` so a misspelled hook fails at
+start-up. A missing or broken provider never falls back to another provider:
+loading fails closed with a typed error.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+from pydantic import BaseModel, ValidationError
+
+from authplug.config import AuthplugConfig, ConfigSource, format_validation_error, read_config
+from authplug.errors import AuthplugError, ConfigError, PluginLoadError
+from authplug.host import Host, PluginInfo, build_host
+from authplug.provider import NoSettings
+
+if TYPE_CHECKING:
+    from authplug.stores import UserStore
+
+__all__ = [
+    "PLUGIN_GROUP",
+    "PROVIDER_GROUP",
+    "STORE_GROUP",
+    "InstalledPlugin",
+    "core_version",
+    "installed",
+    "load",
+    "load_config",
+]
+
+PROVIDER_GROUP = "authplug.providers"
+PLUGIN_GROUP = "authplug.plugins"
+STORE_GROUP = "authplug.stores"
+CORE_DISTRIBUTION = "authplug"
+
+
+@dataclass(frozen=True)
+class InstalledPlugin:
+    """One entry point as installed, read from metadata without importing it."""
+
+    group: str
+    name: str
+    value: str
+    distribution: str | None
+    version: str | None
+    summary: str | None
+    requires: tuple[str, ...]
+    entry_point: md.EntryPoint
+
+    @property
+    def info(self) -> PluginInfo:
+        """Name, distribution and version, for hosts and errors."""
+        return PluginInfo(name=self.name, distribution=self.distribution, version=self.version)
+
+    def describe(self) -> str:
+        """``name (distribution version)`` for messages."""
+        if self.distribution:
+            return f"{self.name} ({self.distribution} {self.version})"
+        return self.name
+
+
+def core_version() -> str:
+    """The installed version of the ``authplug`` core distribution."""
+    try:
+        return md.version(CORE_DISTRIBUTION)
+    except md.PackageNotFoundError:  # running from a source tree without metadata
+        return "0"
+
+
+def installed(group: str) -> dict[str, list[InstalledPlugin]]:
+    """All entry points of ``group`` by name (a list: duplicates are kept to be reported).
+
+    Reads metadata only; no plugin module is imported. The same distribution
+    seen twice on ``sys.path`` counts once.
+    """
+    found: dict[str, list[InstalledPlugin]] = {}
+    seen: set[tuple[str, str, str | None]] = set()
+    for ep in md.entry_points(group=group):
+        dist = ep.dist
+        dist_name = dist.metadata["Name"] if dist is not None else None
+        key = (ep.name, ep.value, dist_name and canonicalize_name(dist_name))
+        if key in seen:
+            continue
+        seen.add(key)
+        found.setdefault(ep.name, []).append(
+            InstalledPlugin(
+                group=group,
+                name=ep.name,
+                value=ep.value,
+                distribution=dist_name,
+                version=dist.version if dist is not None else None,
+                summary=dist.metadata["Summary"] if dist is not None else None,
+                requires=tuple(dist.requires or ()) if dist is not None else (),
+                entry_point=ep,
+            )
+        )
+    return found
+
+
+def _single(group: str, name: str, candidates: list[InstalledPlugin]) -> InstalledPlugin:
+    if len(candidates) > 1:
+        owners = " and ".join(
+            f"{c.distribution or '?'} {c.version or '?'} ({c.value})" for c in candidates
+        )
+        raise PluginLoadError(
+            f"{group} entry point {name!r} is provided by more than one distribution: "
+            f"{owners}; uninstall one of them",
+            entry_point=name,
+        )
+    return candidates[0]
+
+
+def _check_core_requirement(plugin: InstalledPlugin) -> None:
+    """Refuse a plugin whose declared ``authplug`` requirement the running core does not meet."""
+    try:
+        current = Version(core_version())
+    except InvalidVersion:
+        return
+    for text in plugin.requires:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if canonicalize_name(req.name) != CORE_DISTRIBUTION:
+            continue
+        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+            continue
+        if not req.specifier.contains(current, prereleases=True):
+            raise PluginLoadError(
+                f"{plugin.group} entry point {plugin.name!r} from {plugin.distribution} "
+                f"{plugin.version} requires authplug{req.specifier}, but authplug {current} "
+                "is installed; upgrade one of them",
+                distribution=plugin.distribution,
+                version=plugin.version,
+                entry_point=plugin.name,
+            )
+
+
+def _import(plugin: InstalledPlugin) -> Any:
+    """Load one entry point in isolation; any failure names its distribution."""
+    _check_core_requirement(plugin)
+    try:
+        return plugin.entry_point.load()
+    except Exception as exc:
+        detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+        raise PluginLoadError(
+            f"{plugin.group} entry point {plugin.name!r} ({plugin.value}) from "
+            f"{plugin.distribution or 'an unknown distribution'} {plugin.version or ''} "
+            f"failed to import: {type(exc).__name__}{': ' + detail if detail else ''}",
+            distribution=plugin.distribution,
+            version=plugin.version,
+            entry_point=plugin.name,
+        ) from None
+
+
+def _settings(
+    plugin: InstalledPlugin, target: Any, config: AuthplugConfig, source: ConfigSource
+) -> BaseModel:
+    model = getattr(target, "settings_model", NoSettings)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise PluginLoadError(
+            f"{plugin.describe()}: settings_model is not a pydantic model",
+            distribution=plugin.distribution,
+            version=plugin.version,
+            entry_point=plugin.name,
+        )
+    data = source.section_settings(plugin.name, config, model)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, prefix=f"{plugin.name}.")) from None
+
+
+def _instantiate(
+    plugin: InstalledPlugin, target: Any, config: AuthplugConfig, source: ConfigSource
+) -> object:
+    """Build the plugin object: a class gets its validated settings; anything else is used as is."""
+    if not isinstance(target, type):
+        if config.section(plugin.name) or source.env_sections.get(plugin.name):
+            raise ConfigError(f"{plugin.name}: this plugin takes no settings")
+        return target
+    settings = _settings(plugin, target, config, source)
+    if (
+        config.env == "production"
+        and getattr(target, "development_only", False)
+        and not getattr(settings, "allow_in_production", False)
+    ):
+        raise ConfigError(
+            f"provider: {plugin.name!r} is for development only and is refused when "
+            "env = 'production' (set [" + plugin.name + "] allow_in_production = true "
+            "only if you really mean it)"
+        )
+    try:
+        return target(settings)
+    except AuthplugError:
+        raise
+    except Exception as exc:
+        raise PluginLoadError(
+            f"{plugin.describe()} failed to start: {type(exc).__name__}",
+            distribution=plugin.distribution,
+            version=plugin.version,
+            entry_point=plugin.name,
+        ) from None
+
+
+def _unknown_provider(name: str, providers: Mapping[str, list[InstalledPlugin]]) -> PluginLoadError:
+    listing = ", ".join(
+        c.describe() for cands in sorted(providers.values(), key=lambda c: c[0].name) for c in cands
+    )
+    return PluginLoadError(
+        f"unknown provider {name!r}; installed providers: {listing or 'none'}. "
+        f"Install it with `pip install authplug-{name}` or pick an installed one "
+        "(AUTHPLUG_PROVIDER or `provider` in authplug.toml)",
+        entry_point=name,
+    )
+
+
+def _load_store(config: AuthplugConfig) -> UserStore:
+    stores = installed(STORE_GROUP)
+    if config.store not in stores:
+        raise ConfigError(
+            f"store: unknown store {config.store!r}; "
+            f"installed: {', '.join(sorted(stores)) or 'none'}"
+        )
+    plugin = _single(STORE_GROUP, config.store, stores[config.store])
+    factory = _import(plugin)
+    try:
+        store: UserStore = factory(**config.store_options)
+    except TypeError:
+        raise ConfigError(
+            f"store_options: not accepted by store {config.store!r} "
+            f"(given: {', '.join(sorted(config.store_options)) or 'none'})"
+        ) from None
+    except AuthplugError:
+        raise
+    except Exception as exc:
+        raise PluginLoadError(
+            f"store {config.store!r} failed to open: {type(exc).__name__}",
+            distribution=plugin.distribution,
+            version=plugin.version,
+            entry_point=plugin.name,
+        ) from None
+    return store
+
+
+def load_config(
+    provider: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    known_sections: frozenset[str] | None = None,
+    **overrides: Any,
+) -> tuple[AuthplugConfig, ConfigSource]:
+    """Read and validate the core configuration as :func:`load` does, loading no plugin.
+
+    ``known_sections`` are the table names allowed besides the core fields
+    (default: every installed provider and extension plugin name).
+    """
+    explicit: dict[str, Any] = dict(settings or {})
+    explicit.update(overrides)
+    if provider is not None:
+        explicit["provider"] = provider
+    if known_sections is None:
+        known_sections = frozenset(installed(PROVIDER_GROUP)) | frozenset(installed(PLUGIN_GROUP))
+    return read_config(overrides=explicit, environ=environ, cwd=cwd, known_sections=known_sections)
+
+
+def load(
+    provider: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    store: UserStore | None = None,
+    **overrides: Any,
+) -> Host:
+    """Build a :class:`~authplug.host.Host` from configuration and installed plugins.
+
+    :param provider: Provider name, overriding config (``"jwt"``).
+    :param settings: Explicit configuration: top-level keys and provider
+        tables (``{"jwt": {"issuer": ...}, "cookie_keys": [...]}``), winning
+        over the file and the environment.
+    :param environ: Environment to read ``AUTHPLUG_*`` from (default ``os.environ``).
+    :param cwd: Directory holding ``authplug.toml`` (default: the working directory).
+    :param store: A ready user store, instead of the configured one.
+    :param overrides: More top-level settings (``env="production"``).
+    :raises ConfigError: the configuration or a plugin's settings are invalid.
+    :raises PluginLoadError: the provider is unknown, duplicated, incompatible,
+        broken, or a hook implementation is invalid.
+    """
+    providers = installed(PROVIDER_GROUP)
+    extension_plugins = installed(PLUGIN_GROUP)
+    config, source = load_config(
+        provider,
+        settings,
+        environ=environ,
+        cwd=cwd,
+        known_sections=frozenset(providers) | frozenset(extension_plugins),
+        **overrides,
+    )
+    if config.provider not in providers:
+        raise _unknown_provider(config.provider, providers)
+    chosen = _single(PROVIDER_GROUP, config.provider, providers[config.provider])
+    target = _import(chosen)
+    provider_obj = _instantiate(chosen, target, config, source)
+
+    extensions: list[tuple[object, PluginInfo]] = []
+    disabled = set(config.plugins_disabled)
+    for name, candidates in sorted(extension_plugins.items()):
+        if name in disabled:
+            continue
+        plugin = _single(PLUGIN_GROUP, name, candidates)
+        extensions.append((_instantiate(plugin, _import(plugin), config, source), plugin.info))
+
+    return build_host(
+        provider_obj,
+        config,
+        provider_info=chosen.info,
+        store=store if store is not None else _load_store(config),
+        extensions=extensions,
+    )

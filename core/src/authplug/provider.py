@@ -1,0 +1,141 @@
+"""``AuthProvider``: the convenience base class for identity providers.
+
+Subclass it, set :attr:`AuthProvider.settings_model` to your pydantic
+settings, and implement :meth:`~AuthProvider.authenticate` (plus
+:meth:`~AuthProvider.validate_user` and :meth:`~AuthProvider.refresh` when
+your sessions can go stale). Its hook implementations delegate to those
+methods. A bare pluggy plugin object with ``@hookimpl`` functions works too.
+
+Register it under the ``authplug.providers`` entry-point group::
+
+    [project.entry-points."authplug.providers"]
+    acme = "authplug_acme.provider:AcmeProvider"
+
+The loader validates the ``[acme]`` config section with ``settings_model``
+and calls ``AcmeProvider(settings)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Sequence
+from typing import ClassVar, Generic
+
+from pydantic import BaseModel, ConfigDict
+
+from authplug.errors import ForceUserToReauthenticateError
+from authplug.hookspecs import hookimpl
+from authplug.models import AuthDataT, AuthenticatedUser, CustomDataT
+from authplug.request import AuthRequest
+from authplug.results import AuthenticateResult, Redirect
+from authplug.routes import Route
+
+__all__ = ["AuthProvider", "NoSettings"]
+
+
+class NoSettings(BaseModel):
+    """Settings model of a provider that takes no settings (any key is an error)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AuthProvider(Generic[AuthDataT, CustomDataT]):
+    """Base class for a provider producing ``AuthenticatedUser[AuthDataT, CustomDataT]``.
+
+    Class attributes:
+        settings_model: Pydantic model of the provider's config section;
+            unknown keys must be errors (``extra="forbid"``).
+        development_only: When true, the loader refuses the provider with
+            ``AUTHPLUG_ENV=production`` unless its settings have
+            ``allow_in_production = true``.
+        stateless: When true, the provider authenticates every request itself
+            (bearer tokens) and the host keeps no session cookie for it.
+    """
+
+    settings_model: ClassVar[type[BaseModel]] = NoSettings
+    development_only: ClassVar[bool] = False
+    stateless: ClassVar[bool] = False
+
+    def __init__(self, settings: BaseModel) -> None:
+        """Keep the validated ``settings`` (an instance of :attr:`settings_model`)."""
+        self.settings = settings
+
+    # -- the methods a provider implements --------------------------------------
+
+    def authenticate(
+        self, request: AuthRequest
+    ) -> AuthenticateResult | Awaitable[AuthenticateResult]:
+        """Authenticate a request that has no session (see ``authplug_authenticate``)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement authenticate()")
+
+    def validate_user(
+        self, request: AuthRequest, user: AuthenticatedUser[AuthDataT, CustomDataT]
+    ) -> (
+        AuthenticatedUser[AuthDataT, CustomDataT]
+        | Awaitable[AuthenticatedUser[AuthDataT, CustomDataT] | None]
+        | None
+    ):
+        """Re-check a session's user (see ``authplug_validate``); default: still valid."""
+        return None
+
+    def refresh(
+        self, user: AuthenticatedUser[AuthDataT, CustomDataT]
+    ) -> (
+        AuthenticatedUser[AuthDataT, CustomDataT]
+        | Awaitable[AuthenticatedUser[AuthDataT, CustomDataT]]
+    ):
+        """Get fresh tokens (see ``authplug_refresh``); default: cannot refresh."""
+        raise ForceUserToReauthenticateError(
+            "this provider cannot refresh a session", code="refresh_unsupported"
+        )
+
+    def routes(self) -> Sequence[Route]:
+        """The provider's endpoints under ``/auth/`` (see ``authplug_routes``)."""
+        return ()
+
+    def logout(
+        self, request: AuthRequest, user: AuthenticatedUser[AuthDataT, CustomDataT] | None
+    ) -> Redirect | Awaitable[Redirect | None] | None:
+        """Where to send the browser after logout (see ``authplug_logout``); default: nowhere."""
+        return None
+
+    # -- hook implementations: delegate to the methods above --------------------
+
+    @hookimpl
+    def authplug_authenticate(
+        self, request: AuthRequest
+    ) -> AuthenticateResult | Awaitable[AuthenticateResult]:
+        """Hook implementation: delegates to :meth:`authenticate`."""
+        return self.authenticate(request)
+
+    @hookimpl
+    def authplug_validate(
+        self, request: AuthRequest, user: AuthenticatedUser[AuthDataT, CustomDataT]
+    ) -> (
+        AuthenticatedUser[AuthDataT, CustomDataT]
+        | Awaitable[AuthenticatedUser[AuthDataT, CustomDataT] | None]
+        | None
+    ):
+        """Hook implementation: delegates to :meth:`validate_user`."""
+        return self.validate_user(request, user)
+
+    @hookimpl
+    def authplug_refresh(
+        self, user: AuthenticatedUser[AuthDataT, CustomDataT]
+    ) -> (
+        AuthenticatedUser[AuthDataT, CustomDataT]
+        | Awaitable[AuthenticatedUser[AuthDataT, CustomDataT]]
+    ):
+        """Hook implementation: delegates to :meth:`refresh`."""
+        return self.refresh(user)
+
+    @hookimpl
+    def authplug_routes(self) -> Sequence[Route]:
+        """Hook implementation: delegates to :meth:`routes`."""
+        return self.routes()
+
+    @hookimpl
+    def authplug_logout(
+        self, request: AuthRequest, user: AuthenticatedUser[AuthDataT, CustomDataT] | None
+    ) -> Redirect | Awaitable[Redirect | None] | None:
+        """Hook implementation: delegates to :meth:`logout`."""
+        return self.logout(request, user)

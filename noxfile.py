@@ -1,0 +1,110 @@
+"""Every way to run the project: demo, tests, lint, type checks, interop, bench.
+
+One table of distributions drives the parametrised sessions; dependency lists
+live in the pyproject files (``[dependency-groups]`` of the workspace root).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+
+nox.needs_version = ">=2024.10.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["lint", "typecheck", "tests"]
+
+# name -> (source folder, tests folder)
+DISTRIBUTIONS: dict[str, tuple[str, str]] = {
+    "core": ("core", "tests/core"),
+    "mock": ("plugins/mock", "tests/plugins/mock"),
+    "jwt": ("plugins/jwt", "tests/plugins/jwt"),
+}
+PLUGINS = [name for name in DISTRIBUTIONS if name != "core"]
+INTEROP = ROOT / "tests" / "interop"
+
+
+def _install_all(session: nox.Session, *groups: str) -> None:
+    session.install("-e", "./core[demo]", *(f"-e./{DISTRIBUTIONS[p][0]}" for p in PLUGINS))
+    for group in groups:
+        session.install(*nox.project.dependency_groups(PYPROJECT, group))
+
+
+def _npm_ci(session: nox.Session) -> None:
+    """Install the interop peers' npm packages (pinned by package-lock.json)."""
+    if not (INTEROP / "package-lock.json").exists():
+        return
+    if shutil.which("npm") is None:
+        session.warn("npm is missing: interop tests will be skipped")
+        return
+    session.run(
+        "npm",
+        "ci",
+        "--prefix",
+        str(INTEROP),
+        "--no-audit",
+        "--no-fund",
+        "--silent",
+        external=True,
+    )
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run every test (core, each plugin, interop) against all distributions installed."""
+    _install_all(session, "test")
+    _npm_ci(session)
+    session.env["INTEROP_REQUIRED"] = "1" if shutil.which("node") else "0"
+    session.run("pytest", *(session.posargs or ["tests"]))
+
+
+@nox.session
+@nox.parametrize("dist", list(DISTRIBUTIONS))
+def dist(session: nox.Session, dist: str) -> None:
+    """Install only the core plus one distribution and run that distribution's tests."""
+    source, tests_dir = DISTRIBUTIONS[dist]
+    session.install("-e", "./core", *([] if dist == "core" else ["-e", f"./{source}"]))
+    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+    session.run("pytest", tests_dir, *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole tree."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+@nox.parametrize("dist", list(DISTRIBUTIONS))
+def typecheck(session: nox.Session, dist: str) -> None:
+    """mypy --strict over one distribution's source, with only what it depends on installed."""
+    source, _ = DISTRIBUTIONS[dist]
+    session.install("-e", "./core[demo]")
+    if dist != "core":
+        session.install("-e", f"./{source}")
+    session.install(*nox.project.dependency_groups(PYPROJECT, "typecheck"))
+    session.run("mypy", "--strict", f"{source}/src")
+
+
+@nox.session
+def interop(session: nox.Session) -> None:
+    """Only the interop tests, against the independent implementations in tests/interop."""
+    _install_all(session, "test")
+    _npm_ci(session)
+    session.env["INTEROP_REQUIRED"] = "1"
+    session.run("pytest", "tests/interop", *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Run the demo app (mock provider, SQLite store) on http://127.0.0.1:8000."""
+    session.install("-e", "./core[demo]", "-e", "./plugins/mock")
+    session.run("authplug", "demo", *session.posargs)

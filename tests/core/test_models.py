@@ -1,0 +1,96 @@
+"""The user model: camelCase round trip and the visibility tiers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from authplug.models import AgentUserView, AuthenticatedUser, ToolUserView
+
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.secret-access-token.sig"
+
+
+def make_user() -> AuthenticatedUser[dict[str, str], dict[str, str]]:
+    return AuthenticatedUser[dict[str, str], dict[str, str]](
+        user_id="u-1",
+        first_name="Ada",
+        last_name="Lovelace",
+        user_type="internal-user",
+        roles=["pika:content-admin"],
+        custom_data={"company": "Acme"},
+        auth_data={"access_token": TOKEN, "refresh_token": "r-secret"},
+        features=["instruction", "history"],
+    )
+
+
+def test_camel_case_round_trip() -> None:
+    user = make_user()
+    data = json.loads(user.model_dump_json(by_alias=True))
+    assert set(data) == {
+        "userId",
+        "firstName",
+        "lastName",
+        "userType",
+        "roles",
+        "customData",
+        "authData",
+        "features",
+    }
+    assert data["userType"] == "internal-user"
+    again = AuthenticatedUser[dict[str, str], dict[str, str]].model_validate_json(json.dumps(data))
+    assert again == user
+    by_name = AuthenticatedUser.model_validate(user.model_dump())
+    assert by_name == user
+
+
+def test_unknown_user_type_is_rejected() -> None:
+    with pytest.raises(ValidationError):
+        AuthenticatedUser(user_id="x", user_type="admin-user")  # type: ignore[arg-type]
+
+
+def test_data_must_be_string_maps() -> None:
+    with pytest.raises(ValidationError):
+        AuthenticatedUser(user_id="x", user_type="external-user", custom_data={"n": 1})  # type: ignore[dict-item]
+
+
+def test_tool_view_has_no_auth_data() -> None:
+    view = make_user().tool_view()
+    assert isinstance(view, ToolUserView)
+    assert "auth_data" not in ToolUserView.model_fields
+    dumped = view.model_dump_json(by_alias=True)
+    assert TOKEN not in dumped
+    assert "r-secret" not in dumped
+    assert "authData" not in dumped
+    assert view.custom_data == {"company": "Acme"}
+
+
+def test_agent_view_has_neither_auth_nor_custom_data() -> None:
+    view = make_user().agent_view()
+    assert type(view) is AgentUserView
+    assert "custom_data" not in AgentUserView.model_fields
+    assert "auth_data" not in AgentUserView.model_fields
+    dumped = view.model_dump_json(by_alias=True)
+    assert "Acme" not in dumped
+    assert TOKEN not in dumped
+
+
+def test_views_refuse_auth_data() -> None:
+    with pytest.raises(ValidationError):
+        ToolUserView(user_id="x", user_type="internal-user", auth_data={"t": "x"})  # type: ignore[call-arg]
+    with pytest.raises(ValidationError):
+        AgentUserView(user_id="x", user_type="internal-user", custom_data={"c": "x"})  # type: ignore[call-arg]
+
+
+def test_auth_data_is_not_in_repr_or_str() -> None:
+    user = make_user()
+    assert TOKEN not in repr(user)
+    assert TOKEN not in str(user)
+    assert "r-secret" not in f"{user}"
+
+
+def test_user_is_immutable() -> None:
+    user = make_user()
+    with pytest.raises(ValidationError):
+        user.user_id = "other"  # type: ignore[misc]
