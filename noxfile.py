@@ -108,3 +108,10 @@ def demo(session: nox.Session) -> None:
     """Run the demo app (mock provider, SQLite store) on http://127.0.0.1:8000."""
     session.install("-e", "./core[demo]", "-e", "./plugins/mock")
     session.run("authplug", "demo", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against the physical floor: prints a table of ratios, writes bench/results/."""
+    _install_all(session, "bench")
+    session.run("python", "bench/run.py", *session.posargs)
