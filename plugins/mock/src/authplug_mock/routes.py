@@ -1,0 +1,57 @@
+"""The mock provider's endpoint: ``GET /auth/mock/login``.
+
+A provider's endpoints (login pages, OAuth callbacks, SAML ACS) are
+:class:`~authplug.routes.Route` objects under ``/auth/``, returned from
+``routes()``. A handler takes the framework-neutral
+:class:`~authplug.request.AuthRequest` and returns one of the results:
+
+* :class:`~authplug.results.Authenticated`: the host opens the session and
+  sends the browser back to the ``return_to`` it captured when login began
+  (so a handler never reads or trusts a redirect target from the request);
+* :class:`~authplug.results.ProviderResponse`: a page to render as is.
+
+Login by ``GET`` link keeps the mock trivial to drive from a browser, curl or
+a test. It also means any page can log a visitor in as any configured user
+(login CSRF), which is one more reason the mock is development only.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+
+from authplug.request import AuthRequest
+from authplug.results import Authenticated, AuthenticateResult
+from authplug.routes import Route
+from authplug_mock.login_page import LOGIN_PATH, login_page, unknown_user_page
+from authplug_mock.settings import MockSettings
+from authplug_mock.tokens import issue_tokens
+from authplug_mock.users import to_session_user
+
+__all__ = ["login", "mock_routes"]
+
+
+def login(settings: MockSettings, request: AuthRequest) -> AuthenticateResult:
+    """Show the user picker, or log in the user named by ``?user=<id>``.
+
+    :return: the login page without ``user``; :class:`Authenticated` with
+        fresh tokens for a configured user; a 404 page for any other id.
+    """
+    user_id = request.query.get("user")
+    if user_id is None:
+        return login_page(settings.users)
+    user = settings.find_user(user_id)
+    if user is None:
+        return unknown_user_page()
+    now = int(time.time())
+    auth_data = issue_tokens(
+        now=now,
+        token_lifetime=settings.token_lifetime,
+        refresh_expires_at=now + settings.refresh_token_lifetime,
+    )
+    return Authenticated(user=to_session_user(user, auth_data))
+
+
+def mock_routes(settings: MockSettings) -> tuple[Route, ...]:
+    """The mock provider's routes, bound to ``settings``."""
+    return (Route(path=LOGIN_PATH, handler=partial(login, settings)),)
