@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 
 import pytest
@@ -22,8 +23,8 @@ def test_every_exported_name_resolves_and_is_documented(name: str) -> None:
         return
     owner = importlib.import_module(authplug._EXPORTS[name])
     assert getattr(owner, name) is value
-    if callable(value) and not name.isupper():
-        assert getattr(value, "__doc__", None), f"{name} has no docstring"
+    if inspect.isclass(value) or inspect.isfunction(value):
+        assert value.__doc__, f"{name} has no docstring"
 
 
 def test_unknown_attribute_raises_attribute_error() -> None:
@@ -64,5 +65,5 @@ def test_modules_have_docstrings_and_all(module: str) -> None:
     assert mod.__doc__, f"{module} has no module docstring"
     for name in getattr(mod, "__all__", ()):
         value = getattr(mod, name)
-        if callable(value) and getattr(value, "__module__", module) == module:
+        if (inspect.isclass(value) or inspect.isfunction(value)) and value.__module__ == module:
             assert value.__doc__, f"{module}.{name} has no docstring"

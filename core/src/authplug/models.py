@@ -135,4 +135,4 @@ class AuthenticatedUser(BaseModel, Generic[AuthDataT, CustomDataT]):
 
 
 AnyUser: TypeAlias = AuthenticatedUser[Any, Any]
-"""An :class:`AuthenticatedUser` whatever its data types (what the core handles)."""
+AnyUser.__doc__ = "An :class:`AuthenticatedUser` whatever its data types (what the core handles)."

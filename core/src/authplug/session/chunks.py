@@ -1,0 +1,128 @@
+"""Split a sealed value across cookies ``name.0``, ``name.1``, ... and reassemble it.
+
+The whole payload is encrypted first and the sealed string is then split, so
+one GCM tag covers every chunk: a chunk spliced in from another session,
+a missing or truncated chunk, all fail to open. Chunk 0's value starts with
+the chunk count (``3~<data>``); a request whose chunks do not match that
+count exactly (missing, extra or duplicated chunks, a count above the
+maximum such as ``999``) is malformed, without looping over the claimed count.
+
+Sizes are checked before anything is joined or decoded: a chunk value longer
+than :data:`MAX_CHUNK_LENGTH` or an index at or above the chunk maximum
+rejects the request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from authplug.errors import SessionTooLargeError
+from authplug.session.cookie_header import find_cookies
+
+__all__ = ["COUNT_PREFIX_RESERVE", "MAX_CHUNK_LENGTH", "ChunkScan", "read_chunks", "split_value"]
+
+MAX_CHUNK_LENGTH = 4096
+"""Longest chunk value accepted on read (a browser never sends more per cookie)."""
+
+COUNT_PREFIX_RESERVE = 3
+"""Bytes chunk 0 keeps free for its ``N~`` count prefix (``N`` is at most 99)."""
+
+_MAX_INDEX_DIGITS = 2
+_SCAN_LIMIT = 100
+_TILDE = b"~"
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkScan:
+    """The session chunks one request carried.
+
+    Attributes:
+        value: The reassembled sealed value; ``None`` when there were no
+            chunks or they were malformed.
+        indices: Every chunk index seen (sorted, unique), to clear them.
+        malformed: Chunks were present but unusable (clear them).
+    """
+
+    value: bytes | None
+    indices: tuple[int, ...]
+    malformed: bool
+
+    @property
+    def count(self) -> int:
+        """How many chunk names the request used (highest index + 1; 0 when none)."""
+        return self.indices[-1] + 1 if self.indices else 0
+
+
+_ABSENT = ChunkScan(value=None, indices=(), malformed=False)
+
+
+def _index(suffix: bytes) -> int | None:
+    """The chunk index named by ``suffix`` (canonical decimal), else ``None``."""
+    if not suffix or not suffix.isdigit() or (len(suffix) > 1 and suffix[0] == 0x30):
+        return None
+    return int(suffix)
+
+
+def read_chunks(
+    headers: Sequence[tuple[bytes, bytes]], base_name: bytes, max_chunks: int
+) -> ChunkScan:
+    """Find and reassemble the chunks of ``base_name`` in the request's Cookie headers."""
+    found, overflow = find_cookies(
+        headers, base_name + b".", max_suffix=_MAX_INDEX_DIGITS, limit=_SCAN_LIMIT
+    )
+    if not found:
+        return _ABSENT
+    chunks: dict[int, bytes] = {}
+    malformed = overflow
+    for suffix, value in found:
+        index = _index(suffix)
+        if index is None:
+            continue  # "name.x=..." is somebody else's cookie
+        if index in chunks or index >= max_chunks or len(value) > MAX_CHUNK_LENGTH:
+            malformed = True
+        chunks[index] = value
+    if not chunks:
+        return _ABSENT
+    indices = tuple(sorted(chunks))
+    if malformed:
+        return ChunkScan(value=None, indices=indices, malformed=True)
+    first = chunks.get(0)
+    tilde = -1 if first is None else first.find(_TILDE, 0, _MAX_INDEX_DIGITS + 1)
+    if first is None or tilde < 0:
+        return ChunkScan(value=None, indices=indices, malformed=True)
+    count = _index(first[:tilde])
+    if count is None or not 1 <= count <= max_chunks or len(chunks) != count:
+        return ChunkScan(value=None, indices=indices, malformed=True)
+    if indices[-1] != count - 1:
+        return ChunkScan(value=None, indices=indices, malformed=True)
+    if count == 1:
+        return ChunkScan(value=first[tilde + 1 :], indices=indices, malformed=False)
+    parts = [first[tilde + 1 :]]
+    parts.extend(chunks[i] for i in range(1, count))
+    return ChunkScan(value=b"".join(parts), indices=indices, malformed=False)
+
+
+def split_value(sealed: str, budgets: Sequence[int]) -> list[str]:
+    """Split ``sealed`` into chunk values, chunk 0 prefixed with the count.
+
+    :param sealed: The sealed (encrypted, encoded) value.
+    :param budgets: Most value bytes chunk ``i`` may hold, one per allowed
+        chunk; its length is the chunk maximum.
+    :raises SessionTooLargeError: more chunks than ``budgets`` allows.
+    """
+    pieces: list[str] = []
+    pos = 0
+    total = len(sealed)
+    while pos < total or not pieces:
+        index = len(pieces)
+        if index >= len(budgets):
+            raise SessionTooLargeError(
+                f"the session needs more than {len(budgets)} cookies "
+                f"({total} bytes sealed); reduce auth_data/custom_data or raise max_cookie_chunks"
+            )
+        take = budgets[index] - (COUNT_PREFIX_RESERVE if index == 0 else 0)
+        pieces.append(sealed[pos : pos + take])
+        pos += take
+    pieces[0] = f"{len(pieces)}~{pieces[0]}"
+    return pieces

@@ -1,0 +1,144 @@
+"""``SessionCodec``: seal bytes into a cookie-safe string and open it again.
+
+A sealed value is base64url (no padding) of::
+
+    version (1 byte) | key id (4 bytes) | nonce (12 bytes) | AES-256-GCM ciphertext + tag (16 bytes)
+
+The nonce is fresh and random for every seal. The associated data binds the
+format version and the cookie's *purpose* (its kind and base name), so a flow
+cookie presented as the session cookie, or a cookie sealed for another
+application's cookie name with the same key, fails to open. There is no
+compression (a compression oracle would leak secrets through the length) and
+no fallback parser for other versions.
+
+Decoding is strict: ``=``, ``+``, ``/``, whitespace, anything outside the
+base64url alphabet and non-canonical trailing bits are rejected before any
+decryption. :meth:`SessionCodec.open` never raises; it answers ``None``.
+"""
+
+from __future__ import annotations
+
+import binascii
+import os
+
+from cryptography.exceptions import InvalidTag
+
+from authplug.session.keyring import KEY_ID_SIZE, KeyRing
+
+__all__ = [
+    "FORMAT_VERSION",
+    "HEADER_SIZE",
+    "NONCE_SIZE",
+    "TAG_SIZE",
+    "SessionCodec",
+    "b64url_decode",
+    "b64url_encode",
+]
+
+FORMAT_VERSION = 1
+"""The format version byte every sealed value starts with."""
+
+NONCE_SIZE = 12
+"""Bytes of the random AES-GCM nonce (96 bits), fresh for every seal."""
+
+TAG_SIZE = 16
+"""Bytes of the AES-GCM authentication tag."""
+
+HEADER_SIZE = 1 + KEY_ID_SIZE + NONCE_SIZE
+"""Bytes before the ciphertext: version, key id, nonce."""
+
+_VERSION_BYTE = bytes([FORMAT_VERSION])
+_MIN_RAW = HEADER_SIZE + TAG_SIZE
+
+# base64url -> standard alphabet for binascii's fast path; characters that are
+# valid in standard base64 but not in base64url become "!" so strict mode rejects them.
+_TO_STANDARD = bytes.maketrans(b"-_+/=", b"+/!!!")
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_URLSAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# Allowed last characters when the length leaves unused low bits (2 or 3 chars in the last group).
+_CANONICAL_LAST = {
+    2: frozenset(c for i, c in enumerate(_URLSAFE) if i % 16 == 0),
+    3: frozenset(c for i, c in enumerate(_URLSAFE) if i % 4 == 0),
+}
+_PADDING = (b"", b"", b"==", b"=")
+
+
+def b64url_encode(raw: bytes) -> str:
+    """Encode ``raw`` as base64url without padding."""
+    return (
+        binascii.b2a_base64(raw, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode("ascii")
+    )
+
+
+def b64url_decode(text: bytes) -> bytes | None:
+    """Decode unpadded base64url strictly; ``None`` for anything non-canonical."""
+    rest = len(text) % 4
+    if rest == 1:
+        return None
+    if rest and text[-1] not in _CANONICAL_LAST[rest]:
+        return None
+    try:
+        return binascii.a2b_base64(text.translate(_TO_STANDARD) + _PADDING[rest], strict_mode=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+class SessionCodec:
+    """Seal and open values for one cookie purpose with a key ring.
+
+    :param keyring: The keys; the first seals, all open.
+    :param purpose: What the value is for, bound as associated data (for
+        example ``"session:__Host-authplug_session"``). Values sealed for one
+        purpose never open under another.
+    :param max_length: Longest encoded value :meth:`open` looks at; longer
+        input is rejected before decoding.
+    """
+
+    __slots__ = ("_ad", "_keyring", "max_length", "purpose")
+
+    def __init__(self, keyring: KeyRing, purpose: str, *, max_length: int = 96 * 1024) -> None:
+        self._keyring = keyring
+        self.purpose = purpose
+        self.max_length = max_length
+        self._ad = b"authplug\x00" + _VERSION_BYTE + b"\x00" + purpose.encode("utf-8")
+
+    def seal(self, plaintext: bytes) -> str:
+        """Encrypt ``plaintext`` under the newest key with a fresh random nonce."""
+        entry = self._keyring.primary
+        header = _VERSION_BYTE + entry.key_id + os.urandom(NONCE_SIZE)
+        sealed = entry.cipher.encrypt(header[-NONCE_SIZE:], plaintext, self._ad)
+        return b64url_encode(header + sealed)
+
+    def open(self, value: str | bytes) -> tuple[bytes, bool] | None:
+        """Decrypt a sealed value.
+
+        :returns: ``(plaintext, old_key)`` where ``old_key`` says it was sealed
+            with a key other than the newest (re-seal it); ``None`` when the
+            value is malformed, altered, sealed for another purpose or under
+            a key no longer in the ring. Never raises.
+        """
+        try:
+            if isinstance(value, str):
+                if len(value) > self.max_length:
+                    return None
+                data = value.encode("ascii")
+            else:
+                data = value
+            if len(data) > self.max_length:
+                return None
+            raw = b64url_decode(data)
+            if raw is None or len(raw) < _MIN_RAW or raw[0] != FORMAT_VERSION:
+                return None
+            kid = raw[1 : 1 + KEY_ID_SIZE]
+            nonce = raw[1 + KEY_ID_SIZE : HEADER_SIZE]
+            body = raw[HEADER_SIZE:]
+            primary = self._keyring.primary
+            for entry in self._keyring.candidates(kid):
+                try:
+                    plaintext = entry.cipher.decrypt(nonce, body, self._ad)
+                except InvalidTag:
+                    continue
+                return plaintext, entry is not primary
+            return None
+        except Exception:  # any failure to open is "not a valid value"
+            return None

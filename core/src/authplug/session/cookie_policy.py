@@ -1,0 +1,118 @@
+"""``CookiePolicy``: the names and attributes of authplug's cookies.
+
+Every cookie authplug writes is ``HttpOnly``, ``SameSite=Lax``, ``Path=/``
+and has no ``Domain``. With ``config.secure_cookies`` (the production
+default) it is also ``Secure`` and its name carries the ``__Host-`` prefix,
+which makes the browser refuse it over plain HTTP, from a sub-domain or with
+another path.
+
+The session cookie's ``Max-Age`` is the absolute session lifetime (the
+payload enforces the idle and absolute limits itself). The flow cookie lives
+``flow_lifetime`` seconds and is ``SameSite=Lax`` too: authplug's callbacks
+are top-level GET navigations, which Lax cookies accompany. A SAML HTTP-POST
+binding or an OIDC ``response_mode=form_post`` callback is a cross-site POST
+and would need the flow cookie (never the session cookie) to be
+``SameSite=None; Secure``.
+
+Sizes are counted in bytes of the whole ``Set-Cookie`` header value (name,
+``=``, value and attributes), which stays below :data:`MAX_HEADER_VALUE`
+(4096) so no browser drops a chunk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from authplug.config import AuthplugConfig
+from authplug.results import ResponseCookie
+
+__all__ = ["HOST_PREFIX", "MAX_HEADER_VALUE", "CookiePolicy", "flow_base_name"]
+
+HOST_PREFIX = "__Host-"
+"""Name prefix of secure cookies: Secure, Path=/, no Domain, enforced by browsers."""
+
+MAX_HEADER_VALUE = 4096
+"""Every ``Set-Cookie`` header value authplug writes is shorter than this."""
+
+
+def flow_base_name(cookie_name: str) -> str:
+    """The flow cookie's name for a session ``cookie_name`` (``x_session`` -> ``x_flow``)."""
+    stem = cookie_name.removesuffix("_session") if cookie_name != "_session" else cookie_name
+    return f"{stem}_flow"
+
+
+@dataclass(frozen=True, slots=True)
+class CookiePolicy:
+    """Names, attributes and byte budgets of the session and flow cookies.
+
+    Attributes:
+        secure: Whether cookies are ``Secure`` and ``__Host-`` prefixed.
+        session_name: Effective base name of the session cookie; chunks are
+            ``<session_name>.0``, ``<session_name>.1``, ...
+        flow_name: Effective name of the (single) flow cookie.
+        session_max_age: ``Max-Age`` of session chunks (the absolute lifetime).
+        flow_max_age: ``Max-Age`` of the flow cookie.
+        max_chunks: Most chunks one session may use.
+    """
+
+    secure: bool
+    session_name: str
+    flow_name: str
+    session_max_age: int
+    flow_max_age: int
+    max_chunks: int
+
+    @classmethod
+    def from_config(cls, config: AuthplugConfig) -> CookiePolicy:
+        """The policy ``config`` asks for."""
+        secure = config.secure_cookies
+        prefix = HOST_PREFIX if secure else ""
+        return cls(
+            secure=secure,
+            session_name=prefix + config.cookie_name,
+            flow_name=prefix + flow_base_name(config.cookie_name),
+            session_max_age=config.absolute_lifetime,
+            flow_max_age=config.flow_lifetime,
+            max_chunks=config.max_cookie_chunks,
+        )
+
+    def chunk_name(self, index: int) -> str:
+        """The name of session chunk ``index``."""
+        return f"{self.session_name}.{index}"
+
+    def session_cookie(self, index: int, value: str) -> ResponseCookie:
+        """The ``Set-Cookie`` for session chunk ``index``."""
+        return ResponseCookie(
+            name=self.chunk_name(index),
+            value=value,
+            max_age=self.session_max_age,
+            path="/",
+            secure=self.secure,
+            http_only=True,
+            same_site="lax",
+        )
+
+    def flow_cookie(self, value: str) -> ResponseCookie:
+        """The ``Set-Cookie`` for the flow cookie."""
+        return ResponseCookie(
+            name=self.flow_name,
+            value=value,
+            max_age=self.flow_max_age,
+            path="/",
+            secure=self.secure,
+            http_only=True,
+            same_site="lax",
+        )
+
+    def clear(self, name: str) -> ResponseCookie:
+        """A cookie deleting ``name`` with the attributes it was set with."""
+        return ResponseCookie.clear(name, path="/", secure=self.secure)
+
+    def chunk_value_budget(self, index: int) -> int:
+        """Most value bytes chunk ``index`` may hold (header value stays < 4096)."""
+        overhead = len(self.session_cookie(index, "").header_value())
+        return MAX_HEADER_VALUE - 1 - overhead
+
+    def flow_value_budget(self) -> int:
+        """Most value bytes the flow cookie may hold (header value stays < 4096)."""
+        return MAX_HEADER_VALUE - 1 - len(self.flow_cookie("").header_value())

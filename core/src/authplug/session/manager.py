@@ -1,0 +1,252 @@
+"""``SessionManager``: read, refresh, write and clear the session cookie.
+
+The host builds one manager per application (``SessionManager(config)``);
+everything costly (key ring with its cipher objects, codecs, cookie policy,
+chunk budgets) is prepared here, so a request costs one scan of the Cookie
+header bytes, one base64 decode, one AES-GCM open and one
+``model_validate_json``.
+
+Reading never raises: a missing cookie is no session; a tampered, truncated,
+foreign, expired or otherwise unusable one is no session plus ``Set-Cookie``
+clears for every chunk the request carried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias
+
+from pydantic import ValidationError
+
+from authplug.config import AuthplugConfig
+from authplug.models import AuthenticatedUser
+from authplug.results import ResponseCookie
+from authplug.session.chunks import ChunkScan, read_chunks, split_value
+from authplug.session.codec import SessionCodec
+from authplug.session.cookie_policy import CookiePolicy
+from authplug.session.flow import FlowTransactions, read_flow_state
+from authplug.session.keyring import KeyRing
+from authplug.session.payload import SessionData
+
+__all__ = ["CLOCK_SKEW", "ReadOutcome", "SessionManager", "SessionRead"]
+
+CLOCK_SKEW = 60.0
+"""Seconds a payload timestamp may lie in the future before the session is invalid."""
+
+_TOUCH_FLOOR = 60.0
+_SIZE_PROBE_CHUNKS = 99
+
+ReadOutcome: TypeAlias = Literal[
+    "absent", "valid", "malformed", "unopenable", "invalid", "expired", "future", "error"
+]
+"""Why :meth:`SessionManager.read` found no session (or ``valid``), for debug traces."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRead:
+    """What :meth:`SessionManager.read` found.
+
+    Attributes:
+        session: The session, or ``None`` when there is no valid one.
+        clear: Cookies to delete (chunks of a tampered, foreign, expired or
+            malformed session); empty when nothing needs clearing.
+        needs_reseal: The value was sealed with an older key of the ring; the
+            caller re-seals it with :meth:`SessionManager.write`.
+        chunk_count: How many chunk names the request used (pass it to
+            :meth:`SessionManager.write` or :meth:`SessionManager.clear`).
+        outcome: Why, for debug traces (never contains cookie data):
+            ``absent``, ``valid``, ``malformed`` (chunks), ``unopenable``
+            (encoding, tag, key or purpose), ``invalid`` (payload),
+            ``expired``, ``future`` (timestamps ahead of the clock) or ``error``.
+    """
+
+    session: SessionData | None
+    clear: tuple[ResponseCookie, ...] = ()
+    needs_reseal: bool = False
+    chunk_count: int = 0
+    outcome: ReadOutcome = "absent"
+
+
+_NO_SESSION = SessionRead(session=None)
+
+
+class SessionManager:
+    """The application's session and flow cookies.
+
+    :param config: The core configuration: keys, cookie name, security,
+        lifetimes and the chunk maximum.
+    :param keyring: Use this key ring instead of the one ``config`` describes
+        (tests wrap its cipher objects).
+    :raises ConfigError: the keys are unusable.
+
+    Attributes:
+        cookie_name: Effective base name of the session cookie (``__Host-``
+            prefixed when cookies are secure); chunks are ``<name>.0``, ...
+        flow_cookie_name: Effective name of the flow cookie.
+        policy: Cookie names, attributes and budgets.
+        keyring: The key ring.
+    """
+
+    __slots__ = (
+        "_absolute",
+        "_budgets",
+        "_flow_codec",
+        "_flow_lifetime",
+        "_idle",
+        "_name_bytes",
+        "_probe_budgets",
+        "_session_codec",
+        "_touch_after",
+        "cookie_name",
+        "flow_cookie_name",
+        "keyring",
+        "policy",
+    )
+
+    def __init__(self, config: AuthplugConfig, *, keyring: KeyRing | None = None) -> None:
+        self.keyring = keyring if keyring is not None else KeyRing.from_config(config)
+        self.policy = CookiePolicy.from_config(config)
+        self.cookie_name = self.policy.session_name
+        self.flow_cookie_name = self.policy.flow_name
+        self._name_bytes = self.cookie_name.encode("ascii")
+        self._session_codec = SessionCodec(self.keyring, f"session:{self.cookie_name}")
+        self._flow_codec = SessionCodec(self.keyring, f"flow:{self.flow_cookie_name}")
+        self._idle = float(config.idle_timeout)
+        self._absolute = float(config.absolute_lifetime)
+        self._flow_lifetime = float(config.flow_lifetime)
+        self._touch_after = max(_TOUCH_FLOOR, self._idle / 20)
+        self._budgets = tuple(
+            self.policy.chunk_value_budget(i) for i in range(config.max_cookie_chunks)
+        )
+        self._probe_budgets = tuple(
+            self.policy.chunk_value_budget(i) for i in range(_SIZE_PROBE_CHUNKS)
+        )
+
+    # -- reading -------------------------------------------------------------
+
+    def read(self, headers: Sequence[tuple[bytes, bytes]], now: float) -> SessionRead:
+        """The request's session, if it carries a valid one. Never raises.
+
+        :param headers: ASGI-style header pairs (lower-case byte names).
+        :param now: Current time, epoch seconds.
+        """
+        scan: ChunkScan | None = None
+        try:
+            scan = read_chunks(headers, self._name_bytes, len(self._budgets))
+            if scan.value is None:
+                if scan.malformed:
+                    return self._reject(scan, "malformed")
+                return _NO_SESSION
+            opened = self._session_codec.open(scan.value)
+            if opened is None:
+                return self._reject(scan, "unopenable")
+            plaintext, old_key = opened
+            try:
+                session = SessionData.model_validate_json(plaintext)
+            except ValidationError:
+                return self._reject(scan, "invalid")
+            if not (
+                session.created_at <= now + CLOCK_SKEW
+                and session.last_seen_at <= now + CLOCK_SKEW
+                and session.validated_at <= now + CLOCK_SKEW
+            ):
+                return self._reject(scan, "future")
+            if not (
+                now - session.last_seen_at <= self._idle
+                and now - session.created_at <= self._absolute
+            ):
+                return self._reject(scan, "expired")
+            return SessionRead(
+                session=session,
+                clear=(),
+                needs_reseal=old_key,
+                chunk_count=scan.count,
+                outcome="valid",
+            )
+        except Exception:  # a hostile cookie is "no session", never a 500
+            return self._reject(scan, "error")
+
+    def _reject(self, scan: ChunkScan | None, outcome: ReadOutcome) -> SessionRead:
+        indices = scan.indices if scan is not None and scan.indices else (0,)
+        clears = tuple(self.policy.clear(self.policy.chunk_name(i)) for i in indices)
+        count = scan.count if scan is not None else 0
+        return SessionRead(session=None, clear=clears, chunk_count=count, outcome=outcome)
+
+    # -- session lifecycle ---------------------------------------------------
+
+    def new_session(self, user: AuthenticatedUser[Any, Any], now: float) -> SessionData:
+        """A new session for ``user`` at login: fresh ``sid``, all times ``now``."""
+        return SessionData.start(user, now)
+
+    def touch(self, session: SessionData, now: float) -> SessionData | None:
+        """A copy with ``last_seen_at=now`` when re-sealing is worth it, else ``None``.
+
+        Worth it once ``last_seen_at`` is older than ``max(60 s, idle_timeout / 20)``,
+        so most requests write no cookie.
+        """
+        if now - session.last_seen_at < self._touch_after:
+            return None
+        return session.model_copy(update={"last_seen_at": now})
+
+    # -- writing -------------------------------------------------------------
+
+    def _seal(self, session: SessionData) -> str:
+        return self._session_codec.seal(session.model_dump_json().encode("utf-8"))
+
+    def write(
+        self, session: SessionData, *, previous_chunk_count: int = 0
+    ) -> tuple[ResponseCookie, ...]:
+        """The ``Set-Cookie`` list that stores ``session``.
+
+        Seals the session, splits it into chunks and appends clears for the
+        chunks from the new count up to ``previous_chunk_count`` (left over
+        from a larger session).
+
+        :raises SessionTooLargeError: more than ``max_cookie_chunks`` chunks
+            would be needed.
+        """
+        values = split_value(self._seal(session), self._budgets)
+        cookies = [self.policy.session_cookie(i, v) for i, v in enumerate(values)]
+        cookies.extend(
+            self.policy.clear(self.policy.chunk_name(i))
+            for i in range(len(values), previous_chunk_count)
+        )
+        return tuple(cookies)
+
+    def clear(self, chunk_count: int) -> tuple[ResponseCookie, ...]:
+        """Delete every session chunk (at least chunk 0) and the flow cookie."""
+        cookies = [self.policy.clear(self.policy.chunk_name(i)) for i in range(max(1, chunk_count))]
+        cookies.append(self.policy.clear(self.flow_cookie_name))
+        return tuple(cookies)
+
+    def encoded_size(self, session: SessionData) -> int:
+        """Bytes of every ``name=value`` pair ``write`` would set for ``session``.
+
+        Counted even when over the budget (for the demo's "size vs budget").
+        """
+        values = split_value(self._seal(session), self._probe_budgets)
+        return sum(len(self.policy.chunk_name(i)) + 1 + len(v) for i, v in enumerate(values))
+
+    @property
+    def cookie_budget(self) -> int:
+        """Most ``name=value`` bytes a session may use: chunk maximum x per-chunk budget."""
+        per_chunk = min(
+            len(self.policy.chunk_name(i)) + 1 + budget for i, budget in enumerate(self._budgets)
+        )
+        return len(self._budgets) * per_chunk
+
+    # -- login transactions --------------------------------------------------
+
+    def open_flow(self, headers: Sequence[tuple[bytes, bytes]], now: float) -> FlowTransactions:
+        """The request's login transactions (empty when the flow cookie is absent or bad)."""
+        state, present = read_flow_state(headers, self._flow_codec, self.flow_cookie_name)
+        records = state.records if state is not None else ()
+        return FlowTransactions(
+            records,
+            codec=self._flow_codec,
+            policy=self.policy,
+            now=now,
+            lifetime=self._flow_lifetime,
+            changed=present and state is None,
+        )

@@ -1,0 +1,101 @@
+"""Fixtures for the session package tests: keys made at test time, configs, users."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pytest
+
+from authplug.config import AuthplugConfig
+from authplug.models import AuthenticatedUser
+from authplug.results import ResponseCookie
+from authplug.session import SessionManager
+
+NOW = 1_700_000_000.0
+
+
+def make_key() -> str:
+    """A fresh cookie key as `authplug keygen` prints it."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+
+
+def cookie_headers(
+    cookies: Iterable[ResponseCookie], *, extra: str = ""
+) -> list[tuple[bytes, bytes]]:
+    """The request headers a browser sends back for ``cookies`` (ASGI style)."""
+    pairs = [f"{c.name}={c.value}" for c in cookies if c.max_age != 0]
+    if extra:
+        pairs.insert(0, extra)
+    return [(b"host", b"app.example"), (b"cookie", "; ".join(pairs).encode("latin-1"))]
+
+
+def make_user(user_id: str = "alice", **kwargs: Any) -> AuthenticatedUser[Any, Any]:
+    """A user with tokens in ``auth_data``."""
+    values: dict[str, Any] = {
+        "user_id": user_id,
+        "first_name": "Alice",
+        "last_name": "Liddell",
+        "user_type": "internal-user",
+        "roles": ["pika:content-admin"],
+        "custom_data": {"company": "Wonderland"},
+        "auth_data": {"access_token": secrets.token_urlsafe(32)},
+    }
+    values.update(kwargs)
+    return AuthenticatedUser[dict[str, str], dict[str, str]](**values)
+
+
+@pytest.fixture
+def now() -> float:
+    """A fixed "current time" (epoch seconds)."""
+    return NOW
+
+
+@pytest.fixture
+def key_factory() -> Callable[[], str]:
+    """Make fresh cookie keys."""
+    return make_key
+
+
+@pytest.fixture
+def headers_for() -> Callable[..., list[tuple[bytes, bytes]]]:
+    """Turn response cookies into the request headers a browser would send."""
+    return cookie_headers
+
+
+@pytest.fixture
+def user_factory() -> Callable[..., AuthenticatedUser[Any, Any]]:
+    """Make users with tokens in ``auth_data``."""
+    return make_user
+
+
+@pytest.fixture
+def key() -> str:
+    """One cookie key."""
+    return make_key()
+
+
+@pytest.fixture
+def config_factory(key: str) -> Callable[..., AuthplugConfig]:
+    """Build a config with ``key`` unless ``cookie_keys`` is given."""
+
+    def factory(**overrides: Any) -> AuthplugConfig:
+        values: dict[str, Any] = {"cookie_keys": [key], "cookie_secure": True}
+        values.update(overrides)
+        return AuthplugConfig(**values)
+
+    return factory
+
+
+@pytest.fixture
+def manager(config_factory: Callable[..., AuthplugConfig]) -> SessionManager:
+    """A manager with secure (``__Host-``) cookies and one key."""
+    return SessionManager(config_factory())
+
+
+@pytest.fixture
+def dev_manager(config_factory: Callable[..., AuthplugConfig]) -> SessionManager:
+    """A manager for plain-HTTP development (no ``Secure``, no prefix)."""
+    return SessionManager(config_factory(cookie_secure=False))
