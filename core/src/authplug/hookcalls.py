@@ -87,9 +87,7 @@ class HookCalls:
             raise _wrap(exc, "authplug_authenticate") from exc
         return _check_result(value, "authplug_authenticate")
 
-    async def validate(
-        self, request: AuthRequest, user: AnyUser
-    ) -> AnyUser | None:
+    async def validate(self, request: AuthRequest, user: AnyUser) -> AnyUser | None:
         """Run ``authplug_validate``: ``None`` means still valid."""
         try:
             value = await await_me_maybe(self._hook.authplug_validate(request=request, user=user))
