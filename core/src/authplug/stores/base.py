@@ -1,0 +1,129 @@
+"""The user store contract: :class:`UserStore`, :class:`UserRecord`, :class:`StoreError`.
+
+A store remembers who has signed in: the tool-visible part of each user
+(names, type, roles, custom data, features) and when they were first and last
+seen. It never holds auth data: the methods take a
+:class:`~authplug.models.ToolUserView`, which has no ``auth_data`` field, and
+:class:`UserRecord` forbids unknown fields, so persisting tokens is impossible
+by construction rather than by convention.
+
+Store methods are synchronous; the ASGI host runs them in a worker thread, so
+every implementation must be safe to call from several threads at once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from authplug.errors import AuthplugError
+from authplug.models import StrMap, ToolUserView, UserType
+
+__all__ = ["StoreError", "UserRecord", "UserStore", "as_utc"]
+
+
+class StoreError(AuthplugError):
+    """The user store failed (database locked, disk I/O error, store closed).
+
+    The message names the failure (``SQLITE_BUSY``, ``disk I/O error``) and
+    never any user data. Hosts answer with 503: the request may succeed later.
+    """
+
+    code = "store_unavailable"
+    status = 503
+
+
+class UserRecord(BaseModel):
+    """What a store knows about one user: the tool view plus two timestamps.
+
+    There is deliberately no field for auth data, and unknown fields are
+    rejected (``authData=...`` raises a validation error).
+
+    Attributes:
+        user_id: Stable identifier of the user at the identity provider.
+        first_name: Given name.
+        last_name: Family name.
+        user_type: ``"internal-user"`` or ``"external-user"``.
+        roles: Role names.
+        custom_data: Application data about the user (visible to tools).
+        features: Feature flags.
+        first_seen: When the user first signed in (UTC).
+        last_login: When the user last signed in (UTC).
+    """
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid"
+    )
+
+    user_id: str = Field(min_length=1, max_length=512)
+    first_name: str = ""
+    last_name: str = ""
+    user_type: UserType
+    roles: tuple[str, ...] = ()
+    custom_data: StrMap | None = None
+    features: tuple[str, ...] = ()
+    first_seen: datetime
+    last_login: datetime
+
+    @classmethod
+    def from_view(
+        cls, user: ToolUserView, *, first_seen: datetime, last_login: datetime
+    ) -> UserRecord:
+        """Build a record from a tool view and its two timestamps."""
+        return cls(
+            user_id=user.user_id,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            user_type=user.user_type,
+            roles=user.roles,
+            custom_data=dict(user.custom_data) if user.custom_data is not None else None,
+            features=user.features,
+            first_seen=as_utc(first_seen),
+            last_login=as_utc(last_login),
+        )
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Return ``moment`` in UTC; a naive datetime is taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+@runtime_checkable
+class UserStore(Protocol):
+    """Where signed-in users are remembered (without their auth data).
+
+    Implementations: :class:`~authplug.stores.memory.MemoryUserStore` and
+    :class:`~authplug.stores.sqlite.SqliteUserStore`, registered under the
+    ``authplug.stores`` entry points ``memory`` and ``sqlite``. A third-party
+    store is a class taking keyword options (the config's ``store_options``)
+    with these four methods. Failures raise :class:`StoreError`.
+    """
+
+    def record_login(self, user: ToolUserView, now: datetime) -> None:
+        """Insert or update ``user`` after a login.
+
+        A new row gets ``first_seen = last_login = now``; an existing row
+        keeps ``first_seen``, takes the new profile and ``last_login = now``.
+        """
+        ...
+
+    def update(self, user: ToolUserView, now: datetime) -> None:
+        """Save ``user`` after a validation changed it (roles, names, custom data).
+
+        Keeps ``first_seen`` and ``last_login``; creates the row (both set to
+        ``now``) when it is missing, e.g. after switching stores.
+        """
+        ...
+
+    def get(self, user_id: str) -> UserRecord | None:
+        """Return the record of ``user_id``, or ``None`` when unknown."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; later calls raise :class:`StoreError`."""
+        ...

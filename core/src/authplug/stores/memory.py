@@ -1,0 +1,68 @@
+"""``MemoryUserStore``: a thread-safe, per-process user store (tests, demos).
+
+Rows live in a dict guarded by a lock and vanish with the process. It is the
+default store of :func:`authplug.host.build_host`.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from authplug.models import ToolUserView
+from authplug.stores.base import StoreError, UserRecord
+
+__all__ = ["MemoryUserStore"]
+
+
+class MemoryUserStore:
+    """Keep user records in memory (entry point ``memory``; takes no options)."""
+
+    def __init__(self) -> None:
+        self._rows: dict[str, UserRecord] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError("the user store is closed", code="store_closed")
+
+    def record_login(self, user: ToolUserView, now: datetime) -> None:
+        """Insert ``user`` or refresh its profile; set ``last_login`` to ``now``."""
+        with self._lock:
+            self._check_open()
+            old = self._rows.get(user.user_id)
+            first_seen = old.first_seen if old is not None else now
+            self._rows[user.user_id] = UserRecord.from_view(
+                user, first_seen=first_seen, last_login=now
+            )
+
+    def update(self, user: ToolUserView, now: datetime) -> None:
+        """Replace ``user``'s profile, keeping its timestamps (create when missing)."""
+        with self._lock:
+            self._check_open()
+            old = self._rows.get(user.user_id)
+            if old is None:
+                record = UserRecord.from_view(user, first_seen=now, last_login=now)
+            else:
+                record = UserRecord.from_view(
+                    user, first_seen=old.first_seen, last_login=old.last_login
+                )
+            self._rows[user.user_id] = record
+
+    def get(self, user_id: str) -> UserRecord | None:
+        """Return the record of ``user_id`` or ``None``."""
+        with self._lock:
+            self._check_open()
+            return self._rows.get(user_id)
+
+    def __len__(self) -> int:
+        """The number of users recorded."""
+        with self._lock:
+            return len(self._rows)
+
+    def close(self) -> None:
+        """Mark the store closed and drop its rows."""
+        with self._lock:
+            self._closed = True
+            self._rows.clear()

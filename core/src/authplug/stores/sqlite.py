@@ -1,0 +1,311 @@
+"""``SqliteUserStore``: the default user store, one SQLite file (stdlib ``sqlite3``).
+
+* WAL journal and a busy timeout, so readers never block the writer and a
+  briefly locked database is waited for instead of failing.
+* A small connection pool: each call borrows a connection, so one connection
+  serves one thread at a time and threads that come and go (a thread per
+  request) leak nothing. ``":memory:"`` uses one shared connection behind a
+  lock, since each connection would otherwise get its own empty database.
+* The schema is versioned with ``PRAGMA user_version`` and migrated on open by
+  :func:`migrate`, which refuses a database written by a newer authplug.
+* Roles, custom data and features are JSON columns; timestamps are ISO-8601
+  UTC text. There is no column for auth data.
+* Every ``sqlite3`` error becomes a :class:`~authplug.stores.base.StoreError`
+  (or a :class:`~authplug.errors.ConfigError` while opening).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from authplug.errors import ConfigError
+from authplug.models import ToolUserView
+from authplug.stores.base import StoreError, UserRecord, as_utc
+
+__all__ = ["SCHEMA_VERSION", "SqliteUserStore", "migrate"]
+
+SCHEMA_VERSION = 1
+"""The schema version this code writes (``PRAGMA user_version``)."""
+
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 0 -> 1: the users table.
+    (
+        """
+        CREATE TABLE IF NOT EXISTS users (
+            user_id     TEXT PRIMARY KEY NOT NULL,
+            first_name  TEXT NOT NULL DEFAULT '',
+            last_name   TEXT NOT NULL DEFAULT '',
+            user_type   TEXT NOT NULL,
+            roles       TEXT NOT NULL DEFAULT '[]',
+            custom_data TEXT,
+            features    TEXT NOT NULL DEFAULT '[]',
+            first_seen  TEXT NOT NULL,
+            last_login  TEXT NOT NULL
+        )
+        """,
+    ),
+)
+
+_COLUMNS = (
+    "user_id, first_name, last_name, user_type, roles, custom_data, features, "
+    "first_seen, last_login"
+)
+_PROFILE_UPDATE = (
+    "first_name = excluded.first_name, last_name = excluded.last_name, "
+    "user_type = excluded.user_type, roles = excluded.roles, "
+    "custom_data = excluded.custom_data, features = excluded.features"
+)
+_INSERT = f"INSERT INTO users ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
+_RECORD_LOGIN = (
+    f"{_INSERT} ON CONFLICT(user_id) DO UPDATE SET {_PROFILE_UPDATE}, "
+    "last_login = excluded.last_login"
+)
+_UPDATE = f"{_INSERT} ON CONFLICT(user_id) DO UPDATE SET {_PROFILE_UPDATE}"
+_SELECT = f"SELECT {_COLUMNS} FROM users WHERE user_id = ?"  # noqa: S608
+
+_MEMORY = ":memory:"
+_MAX_IDLE = 8
+"""Idle connections kept for reuse; more are opened under load and closed after."""
+
+
+def _describe(exc: sqlite3.Error) -> str:
+    """Name a sqlite3 error without any user data (sqlite never echoes bound values)."""
+    name = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
+    return f"{name}: {exc}"
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database behind ``conn`` (in autocommit mode) to :data:`SCHEMA_VERSION`.
+
+    Each step runs in its own ``BEGIN IMMEDIATE`` transaction and re-reads the
+    version inside it, so two processes opening the same new file do not both
+    migrate it. Returns the version found before migrating.
+
+    :raises ConfigError: the database was written by a newer schema version.
+    """
+    found = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    _check_version(found)
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            _check_version(version)
+            if version >= SCHEMA_VERSION:
+                conn.execute("COMMIT")
+                return found
+            for statement in _MIGRATIONS[version]:
+                conn.execute(statement)
+            # PRAGMA takes no parameters; the value is our own integer.
+            conn.execute(f"PRAGMA user_version = {version + 1:d}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def _check_version(version: int) -> None:
+    if version > SCHEMA_VERSION or version < 0:
+        raise ConfigError(
+            f"store_options.path: the user database has schema version {version}, "
+            f"this authplug understands up to {SCHEMA_VERSION} (upgrade authplug, "
+            "or point the store at another file)"
+        )
+
+
+def _timeout_ms(value: int | str) -> int:
+    try:
+        timeout = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError("store_options.busy_timeout: not an integer (milliseconds)") from None
+    if not 0 <= timeout <= 600_000:
+        raise ConfigError("store_options.busy_timeout: must be between 0 and 600000 ms")
+    return timeout
+
+
+class SqliteUserStore:
+    """Keep user records in a SQLite file (entry point ``sqlite``).
+
+    :param path: The database file (created when missing; its directory must
+        exist), or ``":memory:"`` for a private in-memory database.
+    :param busy_timeout: Milliseconds to wait for a lock held by another
+        connection before failing with :class:`StoreError`.
+    :raises ConfigError: the file cannot be opened as a database, or holds a
+        newer schema version.
+    """
+
+    def __init__(
+        self,
+        *,
+        path: str | os.PathLike[str] = "authplug-users.sqlite3",
+        busy_timeout: int | str = 5000,
+    ) -> None:
+        self._path = os.fspath(path)
+        self._busy_timeout = _timeout_ms(busy_timeout)
+        self._lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._closed = False
+        self._shared: sqlite3.Connection | None = None
+        memory = self._path == _MEMORY
+        if not memory and not Path(self._path).parent.is_dir():
+            raise ConfigError(f"store_options.path: the directory of {self._path!r} does not exist")
+        try:
+            conn = self._open()
+        except sqlite3.Error as exc:
+            raise ConfigError(
+                f"store_options.path: cannot open {self._path!r} as a user database "
+                f"({_describe(exc)})"
+            ) from None
+        try:
+            migrate(conn)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise ConfigError(
+                f"store_options.path: cannot open {self._path!r} as a user database "
+                f"({_describe(exc)})"
+            ) from None
+        except BaseException:
+            conn.close()
+            raise
+        if memory:
+            self._shared = conn
+        else:
+            self._idle.append(conn)
+
+    @property
+    def path(self) -> str:
+        """The database file (or ``":memory:"``)."""
+        return self._path
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self._path,
+            timeout=self._busy_timeout / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout:d}")
+            if self._path != _MEMORY:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _closed_error(self) -> StoreError:
+        return StoreError("the user store is closed", code="store_closed")
+
+    def _acquire(self) -> sqlite3.Connection:
+        """An idle pooled connection, or a new one (a connection serves one thread at a time)."""
+        with self._lock:
+            if self._closed:
+                raise self._closed_error()
+            if self._idle:
+                return self._idle.pop()
+        return self._open()
+
+    def _release(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            if not self._closed and not conn.in_transaction and len(self._idle) < _MAX_IDLE:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one statement, with sqlite3 errors turned into StoreError."""
+        shared = self._shared
+        if shared is not None:
+            with self._lock:
+                if self._closed:
+                    raise self._closed_error()
+                try:
+                    yield shared
+                except sqlite3.Error as exc:
+                    raise StoreError(f"user store failed ({_describe(exc)})") from None
+            return
+        try:
+            conn = self._acquire()
+        except sqlite3.Error as exc:
+            raise StoreError(f"user store failed ({_describe(exc)})") from None
+        try:
+            yield conn
+        except sqlite3.Error as exc:
+            raise StoreError(f"user store failed ({_describe(exc)})") from None
+        finally:
+            self._release(conn)
+
+    @staticmethod
+    def _row(user: ToolUserView, first_seen: datetime, last_login: datetime) -> tuple[Any, ...]:
+        return (
+            user.user_id,
+            user.first_name,
+            user.last_name,
+            user.user_type,
+            json.dumps(list(user.roles)),
+            json.dumps(dict(user.custom_data)) if user.custom_data is not None else None,
+            json.dumps(list(user.features)),
+            as_utc(first_seen).isoformat(),
+            as_utc(last_login).isoformat(),
+        )
+
+    def record_login(self, user: ToolUserView, now: datetime) -> None:
+        """Insert ``user`` or refresh its profile; set ``last_login`` to ``now``."""
+        with self._connection() as conn:
+            conn.execute(_RECORD_LOGIN, self._row(user, now, now))
+
+    def update(self, user: ToolUserView, now: datetime) -> None:
+        """Replace ``user``'s profile, keeping its timestamps (create when missing)."""
+        with self._connection() as conn:
+            conn.execute(_UPDATE, self._row(user, now, now))
+
+    def get(self, user_id: str) -> UserRecord | None:
+        """Return the record of ``user_id`` or ``None``."""
+        with self._connection() as conn:
+            row = conn.execute(_SELECT, (user_id,)).fetchone()
+        if row is None:
+            return None
+        try:
+            return UserRecord(
+                user_id=row[0],
+                first_name=row[1],
+                last_name=row[2],
+                user_type=row[3],
+                roles=json.loads(row[4]),
+                custom_data=json.loads(row[5]) if row[5] is not None else None,
+                features=json.loads(row[6]),
+                first_seen=datetime.fromisoformat(row[7]),
+                last_login=datetime.fromisoformat(row[8]),
+            )
+        except (ValueError, TypeError, ValidationError):
+            raise StoreError(
+                "user store holds an unreadable row (corrupt JSON or timestamp)",
+                code="store_corrupt",
+            ) from None
+
+    def close(self) -> None:
+        """Close the pooled connections; later calls raise StoreError.
+
+        A connection in use by another thread is closed when that call ends.
+        """
+        with self._lock:
+            self._closed = True
+            connections, self._idle = self._idle, []
+            if self._shared is not None:
+                connections.append(self._shared)
+        for conn in connections:
+            try:
+                conn.close()
+            except sqlite3.Error:  # closing is best effort at shutdown
+                continue

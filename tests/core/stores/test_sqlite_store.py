@@ -1,0 +1,204 @@
+"""SQLite specifics: file layout, WAL, schema versioning, reopening, wrapped errors."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from authplug.errors import AuthplugError, ConfigError
+from authplug.models import AuthenticatedUser
+from authplug.stores import StoreError
+from authplug.stores.sqlite import SCHEMA_VERSION, SqliteUserStore, migrate
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJlLXNlY3JldA"
+
+
+def _login(store: SqliteUserStore, user_id: str = "u1") -> None:
+    user: AuthenticatedUser[dict[str, str], dict[str, str]] = AuthenticatedUser(
+        user_id=user_id,
+        first_name="Ada",
+        user_type="external-user",
+        roles=("pika:reader",),
+        custom_data={"company": "Analytical Engines"},
+        auth_data={"access_token": TOKEN, "refresh_token": "REFRESH-SECRET"},
+    )
+    store.record_login(user.tool_view(), T0)
+
+
+def _raw(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(path)
+
+
+def test_file_holds_custom_data_and_no_auth_column(tmp_path: Path) -> None:
+    path = tmp_path / "users.sqlite3"
+    store = SqliteUserStore(path=str(path))
+    _login(store)
+    store.close()
+    conn = _raw(path)
+    try:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(users)")]
+        rows = conn.execute("SELECT * FROM users").fetchall()
+    finally:
+        conn.close()
+    assert columns == [
+        "user_id",
+        "first_name",
+        "last_name",
+        "user_type",
+        "roles",
+        "custom_data",
+        "features",
+        "first_seen",
+        "last_login",
+    ]
+    assert not [c for c in columns if "auth" in c or "token" in c]
+    assert len(rows) == 1
+    row = dict(zip(columns, rows[0], strict=True))
+    assert json.loads(row["custom_data"]) == {"company": "Analytical Engines"}
+    assert json.loads(row["roles"]) == ["pika:reader"]
+    assert row["first_seen"] == "2024-05-01T12:00:00+00:00"
+    for value in rows[0]:
+        assert TOKEN not in str(value)
+        assert "REFRESH-SECRET" not in str(value)
+    assert TOKEN.encode() not in path.read_bytes()
+
+
+def test_wal_mode_and_schema_version(tmp_path: Path) -> None:
+    path = tmp_path / "users.sqlite3"
+    SqliteUserStore(path=str(path)).close()
+    conn = _raw(path)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    finally:
+        conn.close()
+
+
+def test_reopening_keeps_rows(tmp_path: Path) -> None:
+    path = str(tmp_path / "users.sqlite3")
+    store = SqliteUserStore(path=path)
+    _login(store)
+    store.close()
+    again = SqliteUserStore(path=path)
+    try:
+        record = again.get("u1")
+        assert record is not None
+        assert record.first_seen == T0
+        assert record.custom_data == {"company": "Analytical Engines"}
+    finally:
+        again.close()
+
+
+def test_newer_schema_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "users.sqlite3"
+    conn = _raw(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(ConfigError, match="schema version 2"):
+        SqliteUserStore(path=str(path))
+
+
+def test_migrate_reports_the_version_found_and_is_idempotent() -> None:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        assert migrate(conn) == 0
+        assert migrate(conn) == SCHEMA_VERSION
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    finally:
+        conn.close()
+
+
+def test_not_a_database_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "users.sqlite3"
+    path.write_bytes(b"this is not a sqlite database, just text" * 100)
+    with pytest.raises(ConfigError, match="cannot open"):
+        SqliteUserStore(path=str(path))
+
+
+def test_missing_directory_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        SqliteUserStore(path=str(tmp_path / "nope" / "users.sqlite3"))
+
+
+@pytest.mark.parametrize("value", ["soon", -1, 10**9])
+def test_bad_busy_timeout_is_a_config_error(value: int | str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="busy_timeout"):
+        SqliteUserStore(path=str(tmp_path / "u.sqlite3"), busy_timeout=value)
+
+
+def test_options_from_the_environment_are_strings(tmp_path: Path) -> None:
+    store = SqliteUserStore(path=str(tmp_path / "u.sqlite3"), busy_timeout="250")
+    store.close()
+
+
+def test_locked_database_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "users.sqlite3"
+    store = SqliteUserStore(path=str(path), busy_timeout=0)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(StoreError) as info:
+            _login(store)
+        assert isinstance(info.value, AuthplugError)
+        assert info.value.status == 503
+        assert "SQLITE_BUSY" in info.value.message
+        assert info.value.__cause__ is None
+        assert TOKEN not in str(info.value)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    _login(store)
+    assert store.get("u1") is not None
+    store.close()
+
+
+def test_corrupt_row_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "users.sqlite3"
+    store = SqliteUserStore(path=str(path))
+    _login(store)
+    conn = _raw(path)
+    conn.execute("UPDATE users SET roles = 'not json'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="unreadable"):
+        store.get("u1")
+    store.close()
+
+
+def test_memory_databases_are_private() -> None:
+    one, two = SqliteUserStore(path=":memory:"), SqliteUserStore(path=":memory:")
+    _login(one)
+    assert one.get("u1") is not None
+    assert two.get("u1") is None
+    one.close()
+    two.close()
+
+
+def test_default_path_is_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = SqliteUserStore()
+    store.close()
+    assert (tmp_path / "authplug-users.sqlite3").is_file()
+    assert store.path == "authplug-users.sqlite3"
+
+
+def test_short_lived_threads_leak_no_connections(tmp_path: Path) -> None:
+    """A thread per request (Flask's dev server) must not pile up open connections."""
+    import threading
+
+    store = SqliteUserStore(path=str(tmp_path / "users.sqlite3"))
+    for n in range(40):
+        thread = threading.Thread(target=_login, args=(store, f"u{n}"))
+        thread.start()
+        thread.join()
+    assert len(store._idle) <= 8  # the pool, not one connection per finished thread
+    assert store.get("u39") is not None
+    store.close()
+    assert store._idle == []
