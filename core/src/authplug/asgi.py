@@ -1,0 +1,200 @@
+"""``AuthMiddleware`` for ASGI applications (Starlette, FastAPI, Litestar).
+
+Pure ASGI (never ``BaseHTTPMiddleware``): it looks at the scope, lets the
+:class:`~authplug.lifecycle.Lifecycle` decide, then either answers itself or
+calls the application with the user in ``scope["authplug.user"]`` (and in
+``scope["state"]["user"]``, which Starlette exposes as ``request.state.user``),
+appending any ``Set-Cookie`` headers to the application's
+``http.response.start``.
+
+* ``http``: public paths pass untouched; ``/auth/*`` is answered by the
+  lifecycle (the body is read only there, at most
+  :data:`~authplug.lifecycle.MAX_AUTH_BODY` bytes); everything else is
+  protected.
+* ``websocket``: public paths pass; otherwise the handshake carries the user
+  the same decision finds for an HTTP request (session cookie, or the
+  provider for stateless providers). Cookies cannot be set on a websocket,
+  so cookie updates are dropped; without a user the handshake is refused
+  (close code 1008, which servers answer with HTTP 403).
+* ``lifespan`` and anything else: passed through.
+
+Store calls run in a worker thread (``asyncio.to_thread``); token refreshes are
+single-flight per session across the tasks of the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from authplug.lifecycle import MAX_AUTH_BODY, Lifecycle, PathKind, Proceed, Respond
+from authplug.request import AuthRequest
+from authplug.singleflight import AsyncSingleFlight, SingleFlight
+
+if TYPE_CHECKING:
+    from authplug.host import Host
+    from authplug.results import ResponseCookie
+
+__all__ = ["AuthMiddleware"]
+
+T = TypeVar("T")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class _AsyncRuntime:
+    """Blocking calls in a worker thread; single-flight across asyncio tasks."""
+
+    async def run_blocking(self, fn: Callable[[], T]) -> T:
+        return await asyncio.to_thread(fn)
+
+    def new_flight(self, clock: Callable[[], float]) -> SingleFlight[Any]:
+        return AsyncSingleFlight(clock=clock)
+
+
+def _cookie_headers(cookies: tuple[ResponseCookie, ...]) -> list[tuple[bytes, bytes]]:
+    return [(b"set-cookie", c.header_value().encode("latin-1", "replace")) for c in cookies]
+
+
+class AuthMiddleware:
+    """Authenticate every non-public request of an ASGI application.
+
+    :param app: The ASGI application to protect.
+    :param host: The loaded host; ``None`` means ``authplug.load()`` (config
+        file and environment).
+    :param clock: Epoch-seconds clock for the lifecycle (tests).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        host: Host | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if host is None:
+            from authplug.loader import load
+
+            host = load()
+        self.app = app
+        self.host = host
+        if clock is None:
+            self.lifecycle = Lifecycle(host, _AsyncRuntime())
+        else:
+            self.lifecycle = Lifecycle(host, _AsyncRuntime(), clock=clock)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection."""
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "websocket":
+            await self._websocket(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    @staticmethod
+    def _request(scope: Scope) -> AuthRequest:
+        return AuthRequest(
+            method=scope.get("method", "GET"),
+            path=scope["path"],
+            query_string=scope.get("query_string", b""),
+            headers=scope.get("headers", ()),
+            scheme=scope.get("scheme", "http"),
+        )
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        lifecycle = self.lifecycle
+        path = scope["path"]
+        kind = lifecycle.classify(path)
+        if kind is PathKind.PUBLIC:
+            await self.app(scope, receive, send)
+            return
+        request = self._request(scope)
+        if kind is PathKind.AUTH:
+            body = await _read_body(receive)
+            if body is None:
+                return  # the client went away
+            if len(body) > MAX_AUTH_BODY:
+                await _send_response(
+                    send, Respond(413, (("content-type", "text/plain"),), b"request body too large")
+                )
+                return
+            request.body = body
+            await _send_response(send, await lifecycle.auth_route(request))
+            return
+        outcome = await lifecycle.protect(request)
+        if isinstance(outcome, Respond):
+            await _send_response(send, outcome)
+            return
+        _attach(scope, outcome)
+        if not outcome.cookies:
+            await self.app(scope, receive, send)
+            return
+        extra = _cookie_headers(outcome.cookies)
+
+        async def send_with_cookies(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = dict(message)
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookies)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        lifecycle = self.lifecycle
+        if lifecycle.classify(scope["path"]) is PathKind.PUBLIC:
+            await self.app(scope, receive, send)
+            return
+        outcome = await lifecycle.protect(self._request(scope))
+        if isinstance(outcome, Proceed):
+            _attach(scope, outcome)
+            await self.app(scope, receive, send)
+            return
+        message = await receive()
+        if message["type"] == "websocket.connect":
+            await send({"type": "websocket.close", "code": 1008})
+
+
+def _attach(scope: Scope, outcome: Proceed) -> None:
+    """Hand the user to the application through the scope."""
+    scope["authplug.user"] = outcome.user
+    state = scope.get("state")
+    if state is None:
+        scope["state"] = {"user": outcome.user}
+    else:
+        state["user"] = outcome.user
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """Read the request body, stopping just past :data:`MAX_AUTH_BODY`; ``None`` on disconnect."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        if chunk:
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_AUTH_BODY:
+                return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _send_response(send: Send, response: Respond) -> None:
+    headers = [
+        (k.encode("latin-1", "replace"), v.encode("latin-1", "replace"))
+        for k, v in response.headers
+    ]
+    headers.append((b"content-length", str(len(response.body)).encode("ascii")))
+    headers.extend(_cookie_headers(response.cookies))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})

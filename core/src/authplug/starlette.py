@@ -1,0 +1,134 @@
+"""FastAPI and Starlette conveniences: the current user and role requirements.
+
+This is the only core module that imports Starlette (install it with your
+framework); the rest of authplug depends on no web framework.
+
+    from fastapi import Depends, FastAPI
+    from authplug.starlette import current_user, requires
+
+    app = FastAPI()
+
+    @app.get("/me")
+    def me(user: AuthenticatedUser = Depends(current_user)):
+        return user.agent_view()
+
+    @app.get("/admin", dependencies=[Depends(requires("pika:content-admin"))])
+    def admin(): ...
+
+``requires`` also decorates plain Starlette endpoints (``async def
+endpoint(request)``).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Literal, TypeVar
+
+from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection, Request
+
+from authplug.models import AuthenticatedUser, UserType
+
+__all__ = ["RoleRequirement", "current_user", "optional_user", "requires"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def optional_user(request: HTTPConnection) -> AuthenticatedUser[Any, Any] | None:
+    """The user ``AuthMiddleware`` attached to the request, or ``None``."""
+    user = request.scope.get("authplug.user")
+    return user if isinstance(user, AuthenticatedUser) else None
+
+
+def current_user(request: HTTPConnection) -> AuthenticatedUser[Any, Any]:
+    """FastAPI dependency: the signed-in user.
+
+    :raises HTTPException: 401 when no user is attached (a public path, or
+        the middleware is not installed).
+    """
+    user = optional_user(request)
+    if user is None:
+        raise HTTPException(status_code=401, detail="not_authenticated")
+    return user
+
+
+class RoleRequirement:
+    """A dependency (and endpoint decorator) that requires roles and/or user types.
+
+    Build it with :func:`requires`. As a dependency it returns the user; it
+    raises 401 without a user and 403 when the user does not qualify.
+    """
+
+    def __init__(
+        self,
+        roles: Sequence[str],
+        user_types: Sequence[UserType],
+        mode: Literal["any", "all"],
+    ) -> None:
+        if isinstance(roles, str) or isinstance(user_types, str):
+            raise TypeError("roles and user_types must be sequences of names, not a string")
+        if mode not in ("any", "all"):
+            raise ValueError("mode must be 'any' or 'all'")
+        self.roles = tuple(roles)
+        self.user_types = tuple(user_types)
+        self.mode = mode
+
+    def allows(self, user: AuthenticatedUser[Any, Any]) -> bool:
+        """Whether ``user`` satisfies the requirement.
+
+        ``any``: holds one of the roles or is one of the user types (a
+        requirement naming nothing allows every signed-in user). ``all``:
+        holds every role and (no user types given, or is one of them).
+        """
+        held = set(user.roles)
+        if self.mode == "all":
+            if not held.issuperset(self.roles):
+                return False
+            return not self.user_types or user.user_type in self.user_types
+        if not self.roles and not self.user_types:
+            return True
+        return bool(held.intersection(self.roles)) or user.user_type in self.user_types
+
+    def __call__(self, request: HTTPConnection) -> AuthenticatedUser[Any, Any]:
+        """FastAPI dependency: the user, when allowed.
+
+        :raises HTTPException: 401 without a user, 403 when not allowed.
+        """
+        user = current_user(request)
+        if not self.allows(user):
+            raise HTTPException(status_code=403, detail="forbidden")
+        return user
+
+    def protect(self, endpoint: F) -> F:
+        """Decorate a Starlette endpoint taking ``request`` first."""
+        if not inspect.iscoroutinefunction(endpoint):
+            raise TypeError("requires(...).protect decorates async endpoints")
+        call: Callable[..., Awaitable[Any]] = endpoint
+
+        @functools.wraps(endpoint)
+        async def wrapper(request: Request, *args: Any, **kwargs: Any) -> Any:
+            self(request)
+            return await call(request, *args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+def requires(
+    *roles: str,
+    user_types: Sequence[UserType] = (),
+    mode: Literal["any", "all"] = "any",
+) -> RoleRequirement:
+    """Require roles and/or user types: ``Depends(requires("pika:content-admin"))``.
+
+    The returned object is a FastAPI dependency and, via ``.protect``, a
+    decorator for Starlette endpoints; it answers 401 without a user and 403
+    when the user does not qualify.
+
+    :param roles: Role names.
+    :param user_types: ``"internal-user"``/``"external-user"``.
+    :param mode: ``"any"`` (default): one role or one user type suffices;
+        ``"all"``: every role and one of the user types.
+    """
+    return RoleRequirement(roles, user_types, mode)

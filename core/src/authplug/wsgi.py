@@ -1,0 +1,346 @@
+"""``AuthMiddleware`` for WSGI applications (Flask, Django).
+
+The same :class:`~authplug.lifecycle.Lifecycle` the ASGI host awaits is
+driven here synchronously: the lifecycle coroutine is stepped once with
+``send(None)`` and completes without ever suspending, because this host's
+runtime
+
+* calls store methods directly (we already are on a worker thread);
+* makes concurrent refreshes of one session wait on a thread event
+  (:class:`~authplug.singleflight.ThreadSingleFlight`);
+* calls hook implementations directly in the request thread, and when one
+  returns an awaitable (an ``async def`` hookimpl or route handler) runs it
+  on ONE background event-loop thread owned by the middleware
+  (``asyncio.run_coroutine_threadsafe``) and blocks for its result. The loop
+  is started on first use and reused for every request; never a loop per
+  request.
+
+The user is handed to the application as ``environ["authplug.user"]``.
+Call :meth:`AuthMiddleware.close` to stop the background loop (it is a
+daemon thread, so an exiting process does not wait for it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from types import SimpleNamespace, TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import pluggy
+
+from authplug import hookspecs
+from authplug.hookcalls import HookCalls
+from authplug.lifecycle import MAX_AUTH_BODY, Lifecycle, PathKind, Respond
+from authplug.request import AuthRequest
+from authplug.routes import Route
+from authplug.singleflight import SingleFlight, ThreadSingleFlight
+
+if TYPE_CHECKING:
+    from authplug.host import Host
+    from authplug.results import ResponseCookie
+
+__all__ = ["AuthMiddleware", "BackgroundLoop"]
+
+T = TypeVar("T")
+
+Environ = dict[str, Any]
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
+StartResponse = Callable[..., Callable[[bytes], object]]
+WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+_STATUS_TEXT = {
+    200: "OK",
+    204: "No Content",
+    301: "Moved Permanently",
+    302: "Found",
+    303: "See Other",
+    307: "Temporary Redirect",
+    308: "Permanent Redirect",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Content Too Large",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
+
+
+class BackgroundLoop:
+    """One event loop on one daemon thread, started on first use.
+
+    :meth:`resolve` turns any value into a plain one: awaitables run on the
+    loop while the calling thread waits; everything else is returned as is.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether the loop thread is running."""
+        return self._loop is not None
+
+    def _ensure(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+
+                def run() -> None:
+                    asyncio.set_event_loop(loop)
+                    loop.call_soon(ready.set)
+                    loop.run_forever()
+
+                thread = threading.Thread(target=run, name="authplug-wsgi-loop", daemon=True)
+                thread.start()
+                ready.wait()
+                self._loop, self._thread = loop, thread
+            return self._loop
+
+    def resolve(self, value: T | Awaitable[T]) -> T:
+        """Return ``value``, first running it on the loop when it is awaitable."""
+        if not inspect.isawaitable(value):
+            return value
+        loop = self._ensure()
+        coro = value if inspect.iscoroutine(value) else _await(value)
+        result: T = asyncio.run_coroutine_threadsafe(coro, loop).result()
+        return result
+
+    def close(self) -> None:
+        """Stop the loop and wait for its thread (idempotent)."""
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        loop.close()
+
+
+async def _await(value: Awaitable[T]) -> T:
+    return await value
+
+
+class _BridgedCaller:
+    """A pluggy hook caller whose awaitable results are resolved on the background loop."""
+
+    __slots__ = ("_caller", "_loop")
+
+    def __init__(self, caller: pluggy.HookCaller, loop: BackgroundLoop) -> None:
+        self._caller = caller
+        self._loop = loop
+
+    def __call__(self, **kwargs: object) -> object:
+        value = self._caller(**kwargs)
+        if isinstance(value, list):
+            return [self._loop.resolve(item) for item in value]
+        return self._loop.resolve(value)
+
+    def get_hookimpls(self) -> list[pluggy.HookImpl]:
+        return self._caller.get_hookimpls()
+
+
+def _bridged_hooks(pm: pluggy.PluginManager, loop: BackgroundLoop) -> HookCalls:
+    """:class:`HookCalls` over a relay whose every authplug hook resolves awaitables on ``loop``.
+
+    ``HookCalls`` only uses ``pm.hook``; the relay gives it one bridged caller
+    per hook spec, so sync hookimpls run in the request thread and ``async``
+    ones on the loop, and ``HookCalls``' own awaits never suspend.
+    """
+    relay = SimpleNamespace(
+        **{
+            name: _BridgedCaller(getattr(pm.hook, name), loop)
+            for name in dir(hookspecs)
+            if name.startswith("authplug_")
+        }
+    )
+    return HookCalls(cast("pluggy.PluginManager", SimpleNamespace(hook=relay)))
+
+
+def _bridged_route(route: Route, loop: BackgroundLoop) -> Route:
+    handler = route.handler
+
+    def call(request: AuthRequest) -> Any:
+        return loop.resolve(handler(request))
+
+    return Route(path=route.path, handler=call, methods=route.methods)
+
+
+class _ThreadRuntime:
+    """Blocking calls run inline; single-flight across threads."""
+
+    async def run_blocking(self, fn: Callable[[], T]) -> T:
+        return fn()
+
+    def new_flight(self, clock: Callable[[], float]) -> SingleFlight[Any]:
+        return ThreadSingleFlight(clock=clock)
+
+
+def _drive(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a lifecycle coroutine that never suspends to completion, synchronously."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return cast("T", stop.value)
+    coro.close()
+    raise RuntimeError("the authplug lifecycle suspended inside the WSGI host")
+
+
+class _EnvironHeaders(Sequence[tuple[bytes, bytes]]):
+    """ASGI-style header pairs built from a WSGI environ on first use."""
+
+    __slots__ = ("_environ", "_items")
+
+    def __init__(self, environ: Environ) -> None:
+        self._environ = environ
+        self._items: list[tuple[bytes, bytes]] | None = None
+
+    def _build(self) -> list[tuple[bytes, bytes]]:
+        items = self._items
+        if items is None:
+            items = []
+            for key, value in self._environ.items():
+                if key.startswith("HTTP_"):
+                    name = key[5:].lower().replace("_", "-")
+                elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                    name = key.lower().replace("_", "-")
+                else:
+                    continue
+                if isinstance(value, str):
+                    items.append((name.encode("latin-1"), value.encode("latin-1", "replace")))
+            self._items = items
+        return items
+
+    def __len__(self) -> int:
+        return len(self._build())
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._build()[index]
+
+    def __iter__(self) -> Any:
+        return iter(self._build())
+
+
+def _status_line(status: int) -> str:
+    return f"{status} {_STATUS_TEXT.get(status, 'Unknown')}"
+
+
+def _cookie_headers(cookies: tuple[ResponseCookie, ...]) -> list[tuple[str, str]]:
+    return [("Set-Cookie", c.header_value()) for c in cookies]
+
+
+class AuthMiddleware:
+    """Authenticate every non-public request of a WSGI application.
+
+    :param app: The WSGI application to protect (``flask_app.wsgi_app``,
+        Django's ``get_wsgi_application()``).
+    :param host: The loaded host; ``None`` means ``authplug.load()``.
+    :param clock: Epoch-seconds clock for the lifecycle (tests).
+    """
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        host: Host | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if host is None:
+            from authplug.loader import load
+
+            host = load()
+        self.app = app
+        self.host = host
+        self.loop = BackgroundLoop()
+        hooks = _bridged_hooks(host.plugin_manager, self.loop)
+        routes = {path: _bridged_route(route, self.loop) for path, route in host.routes.items()}
+        runtime = _ThreadRuntime()
+        if clock is None:
+            self.lifecycle = Lifecycle(host, runtime, hooks=hooks, routes=routes)
+        else:
+            self.lifecycle = Lifecycle(host, runtime, hooks=hooks, routes=routes, clock=clock)
+
+    def close(self) -> None:
+        """Stop the background event loop (if it was started)."""
+        self.loop.close()
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        """Handle one WSGI request."""
+        lifecycle = self.lifecycle
+        raw_path = environ.get("PATH_INFO", "") or "/"
+        path = raw_path.encode("latin-1", "replace").decode("utf-8", "replace")
+        kind = lifecycle.classify(path)
+        if kind is PathKind.PUBLIC:
+            return self.app(environ, start_response)
+        request = AuthRequest(
+            method=environ.get("REQUEST_METHOD", "GET").upper(),
+            path=path,
+            query_string=environ.get("QUERY_STRING", "").encode("latin-1", "replace"),
+            headers=_EnvironHeaders(environ),
+            scheme=environ.get("wsgi.url_scheme", "http"),
+        )
+        if kind is PathKind.AUTH:
+            body = _read_body(environ)
+            if body is None:
+                return _respond(
+                    start_response,
+                    Respond(413, (("content-type", "text/plain"),), b"request body too large"),
+                )
+            request.body = body
+            return _respond(start_response, _drive(lifecycle.auth_route(request)))
+        cookie = environ.get("HTTP_COOKIE")
+        cookie_headers = (
+            [(b"cookie", cookie.encode("latin-1", "replace"))] if isinstance(cookie, str) else []
+        )
+        outcome = _drive(lifecycle.protect(request, cookie_headers))
+        if isinstance(outcome, Respond):
+            return _respond(start_response, outcome)
+        environ["authplug.user"] = outcome.user
+        if not outcome.cookies:
+            return self.app(environ, start_response)
+        extra = _cookie_headers(outcome.cookies)
+
+        def start_with_cookies(
+            status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
+        ) -> Callable[[bytes], object]:
+            headers = [*headers, *extra]
+            if exc_info is None:
+                return start_response(status, headers)
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start_with_cookies)
+
+
+def _read_body(environ: Environ) -> bytes | None:
+    """The request body, or ``None`` when it exceeds :data:`MAX_AUTH_BODY`."""
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_AUTH_BODY:
+        return None
+    if length <= 0:
+        return b""
+    data: bytes = stream.read(length)
+    return data
+
+
+def _respond(start_response: StartResponse, response: Respond) -> list[bytes]:
+    headers = [(k, v.encode("latin-1", "replace").decode("latin-1")) for k, v in response.headers]
+    headers.append(("content-length", str(len(response.body))))
+    headers.extend(_cookie_headers(response.cookies))
+    start_response(_status_line(response.status), headers)
+    return [response.body]
