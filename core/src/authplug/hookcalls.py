@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
 
 import pluggy
@@ -62,27 +62,40 @@ def _wrap(exc: Exception, hook: str) -> AuthplugError:
     return NotAuthenticatedError(f"{hook} failed with {type(exc).__name__}", code="provider_error")
 
 
+def _identity(value: object) -> object:
+    return value
+
+
 class HookCalls:
     """Typed, maybe-async calls of every hook on one plugin manager.
 
-    Provider hook methods return the raw (possibly awaitable) value through
-    ``call_*`` and the checked value through the ``async`` methods, so a
-    synchronous host can run synchronous implementations without an event
-    loop and only hand coroutines to its loop.
+    Every raw value a hook implementation or route handler returns first goes
+    through ``resolve`` (default: unchanged). The WSGI host passes a function
+    that runs awaitables to completion on its background event loop, so
+    synchronous implementations run in the request thread and the ``async``
+    methods here never suspend; the ASGI host awaits them as they are.
     """
 
-    __slots__ = ("_hook", "pm")
+    __slots__ = ("_hook", "_resolve", "pm")
 
-    def __init__(self, pm: pluggy.PluginManager) -> None:
+    def __init__(
+        self,
+        pm: pluggy.PluginManager,
+        *,
+        resolve: Callable[[object], object] | None = None,
+    ) -> None:
         self.pm = pm
         self._hook = pm.hook
+        self._resolve = resolve or _identity
 
     # -- provider hooks -----------------------------------------------------
 
     async def authenticate(self, request: AuthRequest) -> AuthenticateResult:
         """Run ``authplug_authenticate`` and check its result's type."""
         try:
-            value = await await_me_maybe(self._hook.authplug_authenticate(request=request))
+            value = await await_me_maybe(
+                self._resolve(self._hook.authplug_authenticate(request=request))
+            )
         except Exception as exc:
             raise _wrap(exc, "authplug_authenticate") from exc
         return _check_result(value, "authplug_authenticate")
@@ -90,7 +103,9 @@ class HookCalls:
     async def validate(self, request: AuthRequest, user: AnyUser) -> AnyUser | None:
         """Run ``authplug_validate``: ``None`` means still valid."""
         try:
-            value = await await_me_maybe(self._hook.authplug_validate(request=request, user=user))
+            value = await await_me_maybe(
+                self._resolve(self._hook.authplug_validate(request=request, user=user))
+            )
         except Exception as exc:
             raise _wrap(exc, "authplug_validate") from exc
         if value is None:
@@ -100,7 +115,7 @@ class HookCalls:
     async def refresh(self, user: AnyUser) -> AnyUser:
         """Run ``authplug_refresh`` and check it returned a user."""
         try:
-            value = await await_me_maybe(self._hook.authplug_refresh(user=user))
+            value = await await_me_maybe(self._resolve(self._hook.authplug_refresh(user=user)))
         except Exception as exc:
             raise _wrap(exc, "authplug_refresh") from exc
         return _check_user(value, "authplug_refresh")
@@ -122,7 +137,7 @@ class HookCalls:
     async def route(self, route: Route, request: AuthRequest) -> AuthenticateResult:
         """Run one provider route handler and check its result."""
         try:
-            value = await await_me_maybe(route.handler(request))
+            value = await await_me_maybe(self._resolve(route.handler(request)))
         except Exception as exc:
             raise _wrap(exc, f"route {route.path}") from exc
         return _check_result(value, f"route {route.path}")
@@ -130,7 +145,9 @@ class HookCalls:
     async def logout(self, request: AuthRequest, user: AnyUser | None) -> Redirect | None:
         """Run ``authplug_logout``; ``None`` when the provider has no IdP logout."""
         try:
-            value = await await_me_maybe(self._hook.authplug_logout(request=request, user=user))
+            value = await await_me_maybe(
+                self._resolve(self._hook.authplug_logout(request=request, user=user))
+            )
         except Exception as exc:
             raise _wrap(exc, "authplug_logout") from exc
         if value is None or isinstance(value, Redirect):
@@ -145,7 +162,7 @@ class HookCalls:
     async def map_user(self, user: AnyUser) -> AnyUser:
         """Apply the user-type and extra-role hooks; return the (maybe) updated user."""
         types: list[Any] = [
-            await await_me_maybe(v) for v in self._hook.authplug_user_type(user=user)
+            await await_me_maybe(self._resolve(v)) for v in self._hook.authplug_user_type(user=user)
         ]
         answered = {t for t in types if t is not None}
         for t in answered:
@@ -161,7 +178,7 @@ class HookCalls:
             user = user.model_copy(update={"user_type": new_type})
         extra: list[str] = []
         for v in self._hook.authplug_extra_roles(user=user):
-            roles = await await_me_maybe(v)
+            roles = await await_me_maybe(self._resolve(v))
             if roles is None:
                 continue
             if isinstance(roles, str):
@@ -180,7 +197,7 @@ class HookCalls:
         """Fire ``authplug_logged_in`` on every plugin; a failing listener is only logged."""
         try:
             for v in self._hook.authplug_logged_in(request=request, user=user):
-                await await_me_maybe(v)
+                await await_me_maybe(self._resolve(v))
         except Exception as exc:
             _log.error("authplug_logged_in listener failed: %s", type(exc).__name__)
 
@@ -188,7 +205,7 @@ class HookCalls:
         """Fire ``authplug_logged_out`` on every plugin; a failing listener is only logged."""
         try:
             for v in self._hook.authplug_logged_out(request=request, user=user):
-                await await_me_maybe(v)
+                await await_me_maybe(self._resolve(v))
         except Exception as exc:
             _log.error("authplug_logged_out listener failed: %s", type(exc).__name__)
 

@@ -26,16 +26,12 @@ import asyncio
 import inspect
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
-from types import SimpleNamespace, TracebackType
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import pluggy
-
-from authplug import hookspecs
 from authplug.hookcalls import HookCalls
 from authplug.lifecycle import MAX_AUTH_BODY, Lifecycle, PathKind, Respond
 from authplug.request import AuthRequest
-from authplug.routes import Route
 from authplug.singleflight import SingleFlight, ThreadSingleFlight
 
 if TYPE_CHECKING:
@@ -70,6 +66,10 @@ _STATUS_TEXT = {
     502: "Bad Gateway",
     503: "Service Unavailable",
 }
+
+
+async def _await(value: Awaitable[T]) -> T:
+    return await value
 
 
 class BackgroundLoop:
@@ -125,55 +125,6 @@ class BackgroundLoop:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=5)
         loop.close()
-
-
-async def _await(value: Awaitable[T]) -> T:
-    return await value
-
-
-class _BridgedCaller:
-    """A pluggy hook caller whose awaitable results are resolved on the background loop."""
-
-    __slots__ = ("_caller", "_loop")
-
-    def __init__(self, caller: pluggy.HookCaller, loop: BackgroundLoop) -> None:
-        self._caller = caller
-        self._loop = loop
-
-    def __call__(self, **kwargs: object) -> object:
-        value = self._caller(**kwargs)
-        if isinstance(value, list):
-            return [self._loop.resolve(item) for item in value]
-        return self._loop.resolve(value)
-
-    def get_hookimpls(self) -> list[pluggy.HookImpl]:
-        return self._caller.get_hookimpls()
-
-
-def _bridged_hooks(pm: pluggy.PluginManager, loop: BackgroundLoop) -> HookCalls:
-    """:class:`HookCalls` over a relay whose every authplug hook resolves awaitables on ``loop``.
-
-    ``HookCalls`` only uses ``pm.hook``; the relay gives it one bridged caller
-    per hook spec, so sync hookimpls run in the request thread and ``async``
-    ones on the loop, and ``HookCalls``' own awaits never suspend.
-    """
-    relay = SimpleNamespace(
-        **{
-            name: _BridgedCaller(getattr(pm.hook, name), loop)
-            for name in dir(hookspecs)
-            if name.startswith("authplug_")
-        }
-    )
-    return HookCalls(cast("pluggy.PluginManager", SimpleNamespace(hook=relay)))
-
-
-def _bridged_route(route: Route, loop: BackgroundLoop) -> Route:
-    handler = route.handler
-
-    def call(request: AuthRequest) -> Any:
-        return loop.resolve(handler(request))
-
-    return Route(path=route.path, handler=call, methods=route.methods)
 
 
 class _ThreadRuntime:
@@ -262,13 +213,12 @@ class AuthMiddleware:
         self.app = app
         self.host = host
         self.loop = BackgroundLoop()
-        hooks = _bridged_hooks(host.plugin_manager, self.loop)
-        routes = {path: _bridged_route(route, self.loop) for path, route in host.routes.items()}
+        hooks = HookCalls(host.plugin_manager, resolve=self.loop.resolve)
         runtime = _ThreadRuntime()
         if clock is None:
-            self.lifecycle = Lifecycle(host, runtime, hooks=hooks, routes=routes)
+            self.lifecycle = Lifecycle(host, runtime, hooks=hooks)
         else:
-            self.lifecycle = Lifecycle(host, runtime, hooks=hooks, routes=routes, clock=clock)
+            self.lifecycle = Lifecycle(host, runtime, hooks=hooks, clock=clock)
 
     def close(self) -> None:
         """Stop the background event loop (if it was started)."""
