@@ -1,0 +1,104 @@
+"""``VerifiedTokenCache``: a bounded LRU of tokens whose signature was already checked.
+
+A client usually sends the same bearer token on every request until it
+expires. The cache maps a SHA-256 of the token (never the token itself) to what
+verifying it produced, until the earlier of the token's ``exp`` and a
+configured TTL, so the signature check runs once per token rather than once
+per request. It is bounded both in entries and in (estimated) bytes; the
+least recently used entries are evicted first.
+
+Revocation caveat: a token served from the cache stays accepted until it
+leaves the cache (at most ``ttl`` seconds, never past ``exp``) even if the
+issuer revokes it or removes its key from the JWKS. Bearer JWTs are not
+revocable anyway without introspection; keep ``cache_ttl`` short when key
+removal must take effect quickly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Final, Generic, TypeVar
+
+__all__ = ["ENTRY_OVERHEAD", "VerifiedTokenCache"]
+
+V = TypeVar("V")
+
+ENTRY_OVERHEAD: Final = 3072
+"""Bytes charged per entry besides its own size (key, node, bookkeeping)."""
+
+
+@dataclass(slots=True)
+class _Entry(Generic[V]):
+    value: V
+    expires_at: float
+    size: int
+
+
+class VerifiedTokenCache(Generic[V]):
+    """Bounded LRU from token hash to a verified result.
+
+    :param max_entries: Most entries kept (at least 1).
+    :param max_bytes: Bound on the sum of the entries' charged sizes.
+    :param ttl: Longest an entry lives, in seconds.
+    """
+
+    __slots__ = ("_bytes", "_entries", "_lock", "max_bytes", "max_entries", "ttl")
+
+    def __init__(self, *, max_entries: int, max_bytes: int, ttl: float) -> None:
+        self.max_entries = max(1, max_entries)
+        self.max_bytes = max_bytes
+        self.ttl = ttl
+        self._entries: OrderedDict[bytes, _Entry[V]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, token: str, now: float) -> V | None:
+        """The cached result for ``token``, or ``None`` (absent or expired)."""
+        key = hashlib.sha256(token.encode("latin-1")).digest()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if now >= entry.expires_at:
+                del self._entries[key]
+                self._bytes -= entry.size
+                return None
+            self._entries.move_to_end(key)
+            return entry.value
+
+    def put(self, token: str, value: V, *, size: int, expires_at: float, now: float) -> None:
+        """Cache ``value`` for ``token`` until ``min(expires_at, now + ttl)``.
+
+        :param size: Estimated bytes ``value`` occupies (without the overhead).
+        """
+        charged = size + ENTRY_OVERHEAD
+        if charged > self.max_bytes:
+            return
+        key = hashlib.sha256(token.encode("latin-1")).digest()
+        entry = _Entry(value, min(expires_at, now + self.ttl), charged)
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old.size
+            self._entries[key] = entry
+            self._bytes += charged
+            while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+                _, evicted = self._entries.popitem(last=False)
+                self._bytes -= evicted.size
+
+    def clear(self) -> None:
+        """Drop every entry (e.g. after a key was revoked)."""
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    @property
+    def bytes_used(self) -> int:
+        """The sum of the entries' charged sizes."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
