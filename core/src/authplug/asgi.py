@@ -18,6 +18,11 @@ appending any ``Set-Cookie`` headers to the application's
   (close code 1008, which servers answer with HTTP 403).
 * ``lifespan`` and anything else: passed through.
 
+Mounted applications (``Mount("/app", app=AuthMiddleware(...))``, or a server
+run with ``--root-path``): paths are classified and matched inside the
+application (``scope["path"]`` minus ``scope["root_path"]``, as Starlette's
+router does), while redirects and the captured ``return_to`` keep the prefix.
+
 Store calls run in a worker thread (``asyncio.to_thread``); token refreshes are
 single-flight per session across the tasks of the event loop.
 """
@@ -30,6 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from authplug.lifecycle import MAX_AUTH_BODY, Lifecycle, PathKind, Proceed, Respond
 from authplug.request import AuthRequest
+from authplug.responses import mount_prefix
 from authplug.singleflight import AsyncSingleFlight, SingleFlight
 
 if TYPE_CHECKING:
@@ -99,23 +105,25 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
 
     @staticmethod
-    def _request(scope: Scope) -> AuthRequest:
+    def _request(scope: Scope, path: str) -> AuthRequest:
+        root = scope.get("root_path")
         return AuthRequest(
             method=scope.get("method", "GET"),
-            path=scope["path"],
+            path=path,
             query_string=scope.get("query_string", b""),
             headers=scope.get("headers", ()),
             scheme=scope.get("scheme", "http"),
+            root_path=mount_prefix(root) if root else "",
         )
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         lifecycle = self.lifecycle
-        path = scope["path"]
+        path = _app_path(scope)
         kind = lifecycle.classify(path)
         if kind is PathKind.PUBLIC:
             await self.app(scope, receive, send)
             return
-        request = self._request(scope)
+        request = self._request(scope, path)
         if kind is PathKind.AUTH:
             body = await _read_body(receive)
             if body is None:
@@ -148,10 +156,11 @@ class AuthMiddleware:
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         lifecycle = self.lifecycle
-        if lifecycle.classify(scope["path"]) is PathKind.PUBLIC:
+        path = _app_path(scope)
+        if lifecycle.classify(path) is PathKind.PUBLIC:
             await self.app(scope, receive, send)
             return
-        outcome = await lifecycle.protect(self._request(scope))
+        outcome = await lifecycle.protect(self._request(scope, path))
         if isinstance(outcome, Proceed):
             _attach(scope, outcome)
             await self.app(scope, receive, send)
@@ -159,6 +168,23 @@ class AuthMiddleware:
         message = await receive()
         if message["type"] == "websocket.connect":
             await send({"type": "websocket.close", "code": 1008})
+
+
+def _app_path(scope: Scope) -> str:
+    """The path inside the application: ``path`` minus a ``root_path`` it starts with.
+
+    ASGI servers and Starlette's ``Mount`` keep the full path in ``path``;
+    older servers leave the prefix out, and then ``path`` is used as is.
+    """
+    path: str = scope["path"]
+    root = scope.get("root_path")
+    if not root or not path.startswith(root):
+        return path
+    if len(path) == len(root):
+        return "/"
+    if path[len(root)] == "/":
+        return path[len(root) :]
+    return path
 
 
 def _attach(scope: Scope, outcome: Proceed) -> None:

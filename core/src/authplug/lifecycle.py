@@ -4,7 +4,9 @@
 and answers with an :data:`Outcome`: :class:`Proceed` (call the application
 with this user, appending these cookies) or :class:`Respond` (answer the
 request ourselves: a redirect, a login page, a 401/403/503). It performs no
-I/O of its own: hosts read the request and write the response.
+I/O of its own: hosts read the request and write the response. The answers
+are built in :mod:`authplug.responses`; the logout route lives in
+:mod:`authplug.logout`; revocation in :mod:`authplug.revocation`.
 
 Shape: an ``async`` core with two drivers. The ASGI host awaits it on its
 event loop. The WSGI host steps the coroutine synchronously (``send(None)``
@@ -20,51 +22,60 @@ Order of decisions (``protect``):
    first and pass them untouched, without parsing cookies);
 2. ``/auth/*`` goes to :meth:`Lifecycle.auth_route`: the core logout page or a
    provider route, never a login redirect;
-3. a valid session cookie yields the user; ``authplug_validate`` or
-   ``authplug_refresh`` runs only when due (single-flight per session);
+3. a valid session cookie yields the user, unless its session id is revoked
+   in this process (then: no session, cookies cleared); ``authplug_validate``
+   or ``authplug_refresh`` runs only when due (single-flight per session),
+   after asking the store whether another process revoked the session;
 4. otherwise ``authplug_authenticate`` decides: login, 302 to the IdP (401
    JSON for API clients), or a provider-rendered page;
 5. access rules are applied to the known user (403 on ``DENY``).
 
+Revocation bound: logout (and a new login over an old session) revokes the
+session id in this process at once and in the user store. Another process
+sharing the store refuses a replayed cookie at that session's next due
+validation, i.e. within ``validate_interval`` seconds; until then it accepts
+it, because ordinary requests never read the store.
+
+Mounted applications: ``request.path`` is the path inside the application
+(matched against public paths, ``/auth/*`` and access rules), while
+``return_to`` and every redirect to an application path carry
+``request.root_path``.
+
 The hot path (a valid session, no validation due, no rule) calls no hook,
-touches no store and allocates one :class:`Proceed`.
+touches no store, does one dict lookup for revocation and allocates one
+:class:`Proceed`.
 """
 
 from __future__ import annotations
 
-import base64
 import enum
-import hashlib
-import hmac
-import html
-import json
-import logging
-import os
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import quote
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from authplug.access import Decision
-from authplug.config import decode_cookie_key
 from authplug.debug import DebugTracer
-from authplug.errors import (
-    AuthplugError,
-    ForceUserToReauthenticateError,
-    NotAuthenticatedError,
-    ProviderUnavailableError,
-)
+from authplug.errors import AuthplugError, ForceUserToReauthenticateError, NotAuthenticatedError
 from authplug.hookcalls import HookCalls
+from authplug.logout import LOGOUT_PATH, Logout, LogoutTokens
 from authplug.models import AuthenticatedUser
-from authplug.redaction import summarize_user
 from authplug.request import AuthRequest, FlowRecord
-from authplug.results import Authenticated, ProviderResponse, Redirect, ResponseCookie
+from authplug.responses import (
+    Outcome,
+    Proceed,
+    Respond,
+    StatusResponses,
+    app_location,
+    describe,
+    merge_cookies,
+    provider_response,
+    redirect,
+)
+from authplug.results import Authenticated, Redirect, ResponseCookie
 from authplug.return_to import safe_return_to
+from authplug.revocation import RevokedSessions, SessionRevocation
 from authplug.routes import Route
 from authplug.session.payload import SessionData, SessionUser
 from authplug.singleflight import SingleFlight
@@ -86,9 +97,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-LOGOUT_PATH = "/auth/logout"
-"""The core-owned logout route (GET: confirmation form; POST: log out)."""
+_O = TypeVar("_O", bound=Proceed | Respond)
 
 MAX_AUTH_BODY = 1024 * 1024
 """Largest request body hosts read for an ``/auth/*`` route (bigger: 413)."""
@@ -97,25 +106,6 @@ MAX_COOKIE_HEADER = 64 * 1024
 """Largest total ``Cookie`` header accepted on a protected path (bigger: 431, no decrypt)."""
 
 _AUTH_PREFIX = "/auth/"
-_CSRF_FIELD = "csrf_token"
-_log = logging.getLogger("authplug.lifecycle")
-
-_HTML_HEADERS: tuple[tuple[str, str], ...] = (
-    ("content-type", "text/html; charset=utf-8"),
-    ("cache-control", "no-store"),
-    ("x-content-type-options", "nosniff"),
-    ("x-frame-options", "DENY"),
-    (
-        "content-security-policy",
-        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-    ),
-)
-_JSON_HEADERS: tuple[tuple[str, str], ...] = (
-    ("content-type", "application/json"),
-    ("cache-control", "no-store"),
-    ("x-content-type-options", "nosniff"),
-)
-_REDIRECT_HEADERS: tuple[tuple[str, str], ...] = (("cache-control", "no-store"),)
 
 
 class PathKind(enum.Enum):
@@ -127,36 +117,6 @@ class PathKind(enum.Enum):
     """An ``/auth/*`` route: read the body, call :meth:`Lifecycle.auth_route`."""
     PROTECTED = "protected"
     """Everything else: call :meth:`Lifecycle.protect`."""
-
-
-@dataclass(frozen=True, slots=True)
-class Proceed:
-    """Call the application with ``user`` attached, appending ``cookies`` to its response."""
-
-    user: AuthenticatedUser[Any, Any]
-    cookies: tuple[ResponseCookie, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Respond:
-    """Answer the request without calling the application.
-
-    Attributes:
-        status: HTTP status.
-        headers: Header pairs (``content-type`` and ``location`` included),
-            names lower-case.
-        body: The body bytes.
-        cookies: ``Set-Cookie`` values to add.
-    """
-
-    status: int
-    headers: tuple[tuple[str, str], ...] = ()
-    body: bytes = b""
-    cookies: tuple[ResponseCookie, ...] = ()
-
-
-Outcome = Proceed | Respond
-"""What :meth:`Lifecycle.protect` decides."""
 
 
 class Runtime(Protocol):
@@ -190,111 +150,6 @@ class _RecordingFlow:
         return record
 
 
-class _LogoutTokens:
-    """Anti-CSRF tokens for the logout form: HMAC-SHA256 of the session id.
-
-    Keys are derived once (HKDF) from every configured cookie key, so a token
-    minted before a key rotation still verifies; without configured keys
-    (development) one random key per process is used.
-    """
-
-    __slots__ = ("_keys",)
-
-    def __init__(self, cookie_keys: Sequence[str]) -> None:
-        keys = []
-        for text in cookie_keys:
-            try:
-                material = decode_cookie_key(text)
-            except ValueError:
-                continue
-            keys.append(
-                HKDF(
-                    algorithm=hashes.SHA256(),
-                    length=32,
-                    salt=None,
-                    info=b"authplug logout csrf v1",
-                ).derive(material)
-            )
-        self._keys: tuple[bytes, ...] = tuple(keys) or (os.urandom(32),)
-
-    @staticmethod
-    def _mac(key: bytes, sid: str) -> str:
-        digest = hmac.new(key, b"logout\x00" + sid.encode("utf-8"), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-    def token(self, sid: str) -> str:
-        """The token for session ``sid`` (newest key)."""
-        return self._mac(self._keys[0], sid)
-
-    def verify(self, sid: str, token: str) -> bool:
-        """Whether ``token`` was minted for ``sid`` under any key (constant time)."""
-        supplied = token.encode("utf-8", "replace")
-        return any(
-            hmac.compare_digest(self._mac(key, sid).encode("ascii"), supplied) for key in self._keys
-        )
-
-
-def _merge_cookies(*groups: Iterable[ResponseCookie]) -> tuple[ResponseCookie, ...]:
-    """Concatenate cookie groups; a later cookie with the same name and path replaces an earlier."""
-    merged: dict[tuple[str, str], ResponseCookie] = {}
-    for group in groups:
-        for cookie in group:
-            key = (cookie.name, cookie.path)
-            merged.pop(key, None)
-            merged[key] = cookie
-    return tuple(merged.values())
-
-
-def _is_bearer(request: AuthRequest) -> bool:
-    return (request.header("authorization") or "")[:7].lower() == "bearer "
-
-
-def _page(title: str, text: str, extra: str = "") -> bytes:
-    """A tiny self-contained HTML page; ``title`` and ``text`` are escaped."""
-    return (
-        '<!doctype html><html><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title>"
-        "<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;"
-        "padding:0 1rem}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>{extra}</body></html>"
-    ).encode()
-
-
-def _json(
-    status: int,
-    payload: Mapping[str, object],
-    cookies: Sequence[ResponseCookie] = (),
-    headers: Sequence[tuple[str, str]] = (),
-) -> Respond:
-    body = json.dumps(payload, separators=(",", ":")).encode()
-    return Respond(status, (*_JSON_HEADERS, *headers), body, tuple(cookies))
-
-
-def _html(
-    status: int,
-    body: bytes,
-    cookies: Sequence[ResponseCookie] = (),
-    headers: Sequence[tuple[str, str]] = (),
-) -> Respond:
-    return Respond(status, (*_HTML_HEADERS, *headers), body, tuple(cookies))
-
-
-def _header_safe(value: str) -> bool:
-    """No control characters (header injection) in a header value."""
-    return not any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value)
-
-
-def _redirect(location: str, cookies: Sequence[ResponseCookie], status: int = 302) -> Respond:
-    """A redirect; a location with control characters is refused, non-ASCII is percent-encoded."""
-    if not _header_safe(location):
-        raise AuthplugError("a redirect location contains control characters", code="bad_redirect")
-    if not location.isascii():
-        location = quote(location, safe=":/?#[]@!$&'()*+,;=%-._~")
-    if not 300 <= status <= 399:
-        status = 302
-    return Respond(status, (("location", location), *_REDIRECT_HEADERS), b"", tuple(cookies))
-
-
 def _describe(value: object) -> str:
     """A secret-free one-word description of a hook's result, for traces."""
     if value is None:
@@ -302,6 +157,10 @@ def _describe(value: object) -> str:
     if isinstance(value, AuthenticatedUser):
         return "user"
     return type(value).__name__
+
+
+def _flow(flow: FlowTransactions | None) -> tuple[ResponseCookie, ...]:
+    return flow.cookies() if flow is not None else ()
 
 
 class Lifecycle:
@@ -313,6 +172,9 @@ class Lifecycle:
         passes calls bridged to its background loop).
     :param routes: Provider routes by path (default ``host.routes``).
     :param clock: Epoch-seconds clock, injectable for tests.
+    :param revoked: The in-process revocation map (default: a new one bounded
+        by ``config.revocation_capacity``); hosts of one process may share it.
+    :raises ConfigError: the store cannot record revocations (session providers).
     """
 
     def __init__(
@@ -323,6 +185,7 @@ class Lifecycle:
         hooks: HookCalls | None = None,
         routes: Mapping[str, Route] | None = None,
         clock: Callable[[], float] = time.time,
+        revoked: RevokedSessions | None = None,
     ) -> None:
         config = host.config
         self.host = host
@@ -343,14 +206,34 @@ class Lifecycle:
             p if p.endswith("/") else p + "/" for p in config.public_paths
         )
         self._tracer: DebugTracer | None = DebugTracer() if config.debug else None
-        self._logout_tokens = _LogoutTokens([k.get_secret_value() for k in config.cookie_keys])
+        self._responses = StatusResponses(self._tracer, stateless=self._stateless)
+        if not self._stateless:
+            SessionRevocation.require_support(host.store)
+        self.revocation = SessionRevocation(
+            revoked if revoked is not None else RevokedSessions(config.revocation_capacity),
+            host.store,
+            runtime.run_blocking,
+            config.absolute_lifetime,
+        )
+        self._is_revoked = self.revocation.revoked.is_revoked
+        self._logout = Logout(
+            sessions=self._sessions,
+            hooks=self._hooks,
+            revocation=self.revocation,
+            responses=self._responses,
+            tokens=LogoutTokens([k.get_secret_value() for k in config.cookie_keys]),
+            default_redirect=self._default_redirect,
+            timed=self._timed,
+            tracer=self._tracer,
+            clock=clock,
+        )
         self._refresh_flight: SingleFlight[SessionUser] = runtime.new_flight(clock)
         self._validate_flight: SingleFlight[SessionUser | None] = runtime.new_flight(clock)
 
     # -- classification --------------------------------------------------------
 
     def classify(self, path: str) -> PathKind:
-        """Whether ``path`` is public, an ``/auth/*`` route or protected.
+        """Whether ``path`` (inside the application) is public, an ``/auth/*`` route or protected.
 
         Public: listed in ``config.public_paths`` exactly, or below one at a
         ``/`` boundary; a path with ``.``/``..`` segments is never public, so
@@ -377,16 +260,21 @@ class Lifecycle:
         :param cookie_headers: The request's ``cookie`` header pairs when the
             host can give them more cheaply than ``request.headers`` (WSGI).
         """
+        return await self._guarded(request, self._protect(request, cookie_headers))
+
+    async def _guarded(self, request: AuthRequest, decision: Awaitable[_O]) -> _O | Respond:
+        """Await a decision; errors become their status (500 when unexpected); trace it."""
         tracer = self._tracer
         started = time.perf_counter() if tracer is not None else 0.0
+        outcome: _O | Respond
         try:
-            outcome = await self._protect(request, cookie_headers)
+            outcome = await decision
         except AuthplugError as exc:
-            outcome = self._error(request, exc)
+            outcome = self._responses.error(request, exc)
         except Exception as exc:
-            outcome = self._internal_error(request, exc)
+            outcome = self._responses.internal_error(request, exc)
         if tracer is not None:
-            tracer.request_done(request.path, started, self._describe_outcome(outcome))
+            tracer.request_done(request.path, started, describe(outcome))
         return outcome
 
     async def _protect(
@@ -400,13 +288,7 @@ class Lifecycle:
             if name == b"cookie":
                 size += len(value)
         if size > MAX_COOKIE_HEADER:
-            return self._status(
-                request,
-                431,
-                "cookie_too_large",
-                "Cookies too large",
-                "The request carries too many cookies.",
-            )
+            return self._responses.cookie_too_large(request)
         now = self._clock()
         read = self._sessions.read(headers, now)
         session = read.session
@@ -414,6 +296,8 @@ class Lifecycle:
             if self._tracer is not None:
                 self._tracer.step("session", outcome=read.outcome)
             return await self._without_session(request, read.clear, read.chunk_count)
+        if self._is_revoked(session.sid, now):
+            return await self._revoked_session(request, read)
         if now - session.validated_at >= self._validate_interval or self._expiring(
             session.user, now
         ):
@@ -428,6 +312,13 @@ class Lifecycle:
         if self._access.rules:
             return self._admit(request, session.user, ())
         return Proceed(session.user)
+
+    async def _revoked_session(self, request: AuthRequest, read: SessionRead) -> Outcome:
+        """A revoked session (logged out, replaced by a login): no session, cookies cleared."""
+        if self._tracer is not None:
+            self._tracer.step("session", outcome="revoked")
+        cleared = self._sessions.clear(read.chunk_count)
+        return await self._without_session(request, cleared, read.chunk_count)
 
     def _expiring(self, user: AuthenticatedUser[Any, Any], now: float) -> bool:
         """Whether ``auth_data["expires_at"]`` (epoch seconds) is within ``refresh_margin``."""
@@ -453,7 +344,7 @@ class Lifecycle:
         if self._access.rules and self._access.decide(request.path, user) is Decision.DENY:
             if self._tracer is not None:
                 self._tracer.step("access", decision="deny", user=user)
-            return self._forbidden(request, cookies)
+            return self._responses.forbidden(request, cookies)
         return Proceed(user, tuple(cookies))
 
     # -- validation and refresh --------------------------------------------------
@@ -461,6 +352,9 @@ class Lifecycle:
     async def _revalidate(
         self, request: AuthRequest, read: SessionRead, session: SessionData, now: float
     ) -> Outcome:
+        """Step 3 when due: the store's revocation record, then validate or refresh."""
+        if await self.revocation.check_store(session, now):
+            return await self._revoked_session(request, read)
         refresh = self._expiring(session.user, now)
         if self._tracer is not None:
             self._tracer.step("session", outcome="due", action="refresh" if refresh else "validate")
@@ -524,53 +418,55 @@ class Lifecycle:
         try:
             result = await self._timed("authplug_authenticate", self._hooks.authenticate(request))
         except NotAuthenticatedError as exc:
-            return self._unauthenticated(request, exc, _merge_cookies(cookies, _flow(flow)))
+            return self._responses.unauthenticated(
+                request, exc, merge_cookies(cookies, _flow(flow))
+            )
         except AuthplugError as exc:
-            return self._error(request, exc, _merge_cookies(cookies, _flow(flow)))
+            return self._responses.error(request, exc, merge_cookies(cookies, _flow(flow)))
         if isinstance(result, Authenticated):
             if self._stateless:
                 user: AuthenticatedUser[Any, Any] = result.user
                 if self._has_extensions:
                     user = await self._timed("map_user", self._hooks.map_user(user))
-                return self._admit(request, user, _merge_cookies(cookies, result.cookies))
+                return self._admit(request, user, merge_cookies(cookies, result.cookies))
             session, login_cookies = await self._login(request, result.user, chunk_count)
             return self._admit(
                 request,
                 session.user,
-                _merge_cookies(cookies, result.cookies, login_cookies, _flow(flow)),
+                merge_cookies(cookies, result.cookies, login_cookies, _flow(flow)),
             )
-        out = _merge_cookies(cookies, result.cookies, _flow(flow))
+        out = merge_cookies(cookies, result.cookies, _flow(flow))
         if isinstance(result, Redirect):
             if not browser:
-                headers = (
-                    (("www-authenticate", "Bearer"),)
-                    if _is_bearer(request) or (self._stateless)
-                    else ()
-                )
-                return _json(
-                    401,
-                    {"error": "not_authenticated", "message": "authentication required"},
-                    out,
-                    headers,
-                )
-            return _redirect(result.location, out, result.status)
-        return self._provider_response(result, out)
+                return self._responses.not_authenticated_json(request, out)
+            return redirect(app_location(request.root_path, result.location), out, result.status)
+        return provider_response(result, out)
 
     @staticmethod
     def _return_path(request: AuthRequest) -> str:
-        """The request's path and query, percent-encoded, as a ``return_to`` candidate."""
-        path = quote(request.path, safe="/:@!$&'()*+,;=-._~")
+        """The request's URL path (mount prefix included) and query, as a ``return_to``."""
+        path = quote(request.root_path + request.path, safe="/:@!$&'()*+,;=-._~")
         if request.query_string:
             return f"{path}?{request.query_string.decode('latin-1')}"
         return path
 
     async def _login(
-        self, request: AuthRequest, user: AuthenticatedUser[Any, Any], previous_chunks: int
+        self,
+        request: AuthRequest,
+        user: AuthenticatedUser[Any, Any],
+        previous_chunks: int,
+        previous: SessionData | None = None,
     ) -> tuple[SessionData, tuple[ResponseCookie, ...]]:
-        """Open a new session (new sid), save the user and fire ``logged_in``."""
+        """Open a new session (new sid), save the user and fire ``logged_in``.
+
+        A ``previous`` session the request carried is revoked first (anti-fixation:
+        its cookie, wherever it was copied to, is dead after this login).
+        """
         if self._has_extensions:
             user = await self._timed("map_user", self._hooks.map_user(user))
         now = self._clock()
+        if previous is not None:
+            await self.revocation.revoke(previous, now)
         session = self._sessions.new_session(user, now)
         cookies = self._sessions.write(session, previous_chunk_count=previous_chunks)
         view = session.user.tool_view()
@@ -591,33 +487,17 @@ class Lifecycle:
         :class:`~authplug.results.Authenticated` logs the user in and
         redirects to a safe ``return_to``. Never redirects to login.
         """
-        tracer = self._tracer
-        started = time.perf_counter() if tracer is not None else 0.0
-        try:
-            outcome = await self._auth_route(request)
-        except AuthplugError as exc:
-            outcome = self._error(request, exc)
-        except Exception as exc:
-            outcome = self._internal_error(request, exc)
-        if tracer is not None:
-            tracer.request_done(request.path, started, self._describe_outcome(outcome))
-        return outcome
+        return await self._guarded(request, self._auth_route(request))
 
     async def _auth_route(self, request: AuthRequest) -> Respond:
         if request.path == LOGOUT_PATH:
-            return await self._logout(request)
+            return await self._logout.handle(request)
         route = self._routes.get(request.path)
         if route is None:
-            return self._status(request, 404, "not_found", "Not found", "No such page.")
+            return self._responses.not_found(request)
         if request.method not in route.methods:
-            allow = ", ".join(sorted(route.methods))
-            return self._status(
-                request,
-                405,
-                "method_not_allowed",
-                "Method not allowed",
-                "This page does not accept that method.",
-                (("allow", allow),),
+            return self._responses.method_not_allowed(
+                request, ", ".join(sorted(route.methods)), "This page does not accept that method."
             )
         now = self._clock()
         flow = self._sessions.open_flow(request.headers, now)
@@ -626,195 +506,28 @@ class Lifecycle:
         try:
             result = await self._timed(f"route {route.path}", self._hooks.route(route, request))
         except NotAuthenticatedError as exc:
-            return self._unauthenticated(request, exc, flow.cookies())
+            return self._responses.unauthenticated(request, exc, flow.cookies())
         except AuthplugError as exc:
-            return self._error(request, exc, flow.cookies())
+            return self._responses.error(request, exc, flow.cookies())
+        root = request.root_path
         if isinstance(result, Authenticated):
             read = self._sessions.read(request.headers, now)
-            _session, login_cookies = await self._login(request, result.user, read.chunk_count)
+            _session, login_cookies = await self._login(
+                request, result.user, read.chunk_count, read.session
+            )
             consumed = recording.consumed
-            target = (
-                safe_return_to(result.redirect_to)
-                or safe_return_to(consumed.return_to if consumed is not None else None)
-                or self._default_redirect
-            )
-            cookies = _merge_cookies(read.clear, result.cookies, login_cookies, flow.cookies())
-            return _redirect(target, cookies)
-        out = _merge_cookies(result.cookies, flow.cookies())
+            chosen = safe_return_to(result.redirect_to)
+            if chosen is not None:
+                target = app_location(root, chosen)
+            else:
+                captured = safe_return_to(consumed.return_to if consumed is not None else None)
+                target = captured or app_location(root, self._default_redirect)
+            cookies = merge_cookies(read.clear, result.cookies, login_cookies, flow.cookies())
+            return redirect(target, cookies)
+        out = merge_cookies(result.cookies, flow.cookies())
         if isinstance(result, Redirect):
-            return _redirect(result.location, out, result.status)
-        return self._provider_response(result, out)
-
-    # -- logout ----------------------------------------------------------------------
-
-    async def _logout(self, request: AuthRequest) -> Respond:
-        """GET: a confirmation form. POST with a valid token: end the session."""
-        if request.method not in ("GET", "POST"):
-            return self._status(
-                request,
-                405,
-                "method_not_allowed",
-                "Method not allowed",
-                "Use the sign-out form.",
-                (("allow", "GET, POST"),),
-            )
-        read = self._sessions.read(request.headers, self._clock())
-        session = read.session
-        if request.method == "GET":
-            if session is None:
-                body = _page(
-                    "Signed out",
-                    "You are not signed in.",
-                    f'<p><a href="{html.escape(self._default_redirect)}">Continue</a></p>',
-                )
-                return _html(200, body, read.clear)
-            token = self._logout_tokens.token(session.sid)
-            form = (
-                f'<form method="post" action="{LOGOUT_PATH}">'
-                f'<input type="hidden" name="{_CSRF_FIELD}" value="{html.escape(token)}">'
-                '<button type="submit">Sign out</button></form>'
-            )
-            return _html(200, _page("Sign out", "Do you want to sign out?", form))
-        if session is None:
-            return _redirect(
-                self._default_redirect, self._sessions.clear(read.chunk_count), status=303
-            )
-        supplied = request.form.get(_CSRF_FIELD, "")
-        if not supplied or not self._logout_tokens.verify(session.sid, supplied):
-            if self._tracer is not None:
-                self._tracer.step("logout", outcome="refused", reason="bad csrf token")
-            return self._status(
-                request,
-                403,
-                "csrf_failed",
-                "Sign-out refused",
-                "The sign-out form expired or came from another site. Please try again.",
-            )
-        cleared = self._sessions.clear(read.chunk_count)
-        user = session.user
-        await self._timed("authplug_logged_out", self._hooks.logged_out(request, user))
-        try:
-            redirect = await self._timed("authplug_logout", self._hooks.logout(request, user))
-        except AuthplugError as exc:
-            _log.warning("authplug_logout failed (%s); signed out locally only", exc.code)
-            redirect = None
-        if self._tracer is not None:
-            self._tracer.step("logout", outcome="done", user=user)
-        if redirect is not None:
-            return _redirect(
-                redirect.location, _merge_cookies(cleared, redirect.cookies), redirect.status
-            )
-        return _redirect(self._default_redirect, cleared, status=303)
-
-    # -- responses ---------------------------------------------------------------------
-
-    @staticmethod
-    def _provider_response(result: ProviderResponse, cookies: Sequence[ResponseCookie]) -> Respond:
-        headers = tuple(
-            (k.lower(), v)
-            for k, v in result.headers
-            if k.lower() != "set-cookie" and _header_safe(k) and _header_safe(v)
-        )
-        if not any(k == "content-type" for k, _ in headers):
-            headers = (("content-type", result.content_type), *headers)
-        return Respond(result.status, headers, result.body, tuple(cookies))
-
-    def _status(
-        self,
-        request: AuthRequest,
-        status: int,
-        code: str,
-        title: str,
-        text: str,
-        headers: Sequence[tuple[str, str]] = (),
-        cookies: Sequence[ResponseCookie] = (),
-    ) -> Respond:
-        """A JSON error for API clients, a small HTML page for browsers."""
-        if request.wants_json:
-            return _json(status, {"error": code, "message": text}, cookies, headers)
-        return _html(status, _page(title, text), cookies, headers)
-
-    def _forbidden(self, request: AuthRequest, cookies: Sequence[ResponseCookie]) -> Respond:
-        return self._status(
-            request,
-            403,
-            "forbidden",
-            "Access denied",
-            "You are signed in but not allowed to see this page.",
-            cookies=cookies,
-        )
-
-    def _unauthenticated(
-        self, request: AuthRequest, exc: AuthplugError, cookies: Sequence[ResponseCookie]
-    ) -> Respond:
-        """401: JSON (RFC 6750 header for bearer requests) or a plain page. Never echoes input."""
-        if self._tracer is not None:
-            self._tracer.step("authenticate", outcome="rejected", reason=exc.code)
-        headers: tuple[tuple[str, str], ...] = ()
-        if _is_bearer(request):
-            headers = (("www-authenticate", 'Bearer error="invalid_token"'),)
-        elif self._stateless:
-            headers = (("www-authenticate", "Bearer"),)
-        if request.wants_json:
-            return _json(
-                401,
-                {
-                    "error": "not_authenticated",
-                    "reason": exc.code,
-                    "message": "authentication failed",
-                },
-                cookies,
-                headers,
-            )
-        body = _page("Not signed in", "Your sign-in could not be completed.")
-        return _html(401, body, cookies, headers)
-
-    def _error(
-        self, request: AuthRequest, exc: AuthplugError, cookies: Sequence[ResponseCookie] = ()
-    ) -> Respond:
-        """Turn an authplug error into its status with a generic page (no secrets)."""
-        if isinstance(exc, NotAuthenticatedError | ForceUserToReauthenticateError):
-            return self._unauthenticated(request, exc, cookies)
-        if self._tracer is not None:
-            self._tracer.step("error", code=exc.code, status=exc.status)
-        if isinstance(exc, ProviderUnavailableError):
-            _log.warning("identity provider %r unavailable (%s)", exc.provider, exc.code)
-            text = f"The identity provider {exc.provider!r} is unavailable. Try again later."
-            return self._status(
-                request,
-                503,
-                exc.code,
-                "Sign-in unavailable",
-                text,
-                (("retry-after", "30"),),
-                cookies,
-            )
-        status = exc.status if 400 <= exc.status <= 599 else 500
-        if status >= 500:
-            _log.error("authplug error %s (%s)", type(exc).__name__, exc.code)
-        return self._status(
-            request,
-            status,
-            exc.code,
-            "Sign-in problem",
-            "The request could not be completed.",
-            cookies=cookies,
-        )
-
-    def _internal_error(self, request: AuthRequest, exc: Exception) -> Respond:
-        """An unexpected failure inside authplug: a generic 500, logged without secrets."""
-        tb = exc.__traceback__
-        while tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next
-        where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb is not None else "?"
-        _log.error("authplug internal error %s at %s", type(exc).__name__, where)
-        return self._status(
-            request,
-            500,
-            "internal_error",
-            "Something went wrong",
-            "The request could not be completed.",
-        )
+            return redirect(app_location(root, result.location), out, result.status)
+        return provider_response(result, out)
 
     # -- tracing -----------------------------------------------------------------------
 
@@ -831,13 +544,3 @@ class Lifecycle:
             raise
         tracer.hook(name, started, _describe(result))
         return result
-
-    @staticmethod
-    def _describe_outcome(outcome: Outcome) -> str:
-        if isinstance(outcome, Proceed):
-            return f"proceed {summarize_user(outcome.user)} ({len(outcome.cookies)} cookies)"
-        return f"respond {outcome.status} ({len(outcome.cookies)} cookies)"
-
-
-def _flow(flow: FlowTransactions | None) -> tuple[ResponseCookie, ...]:
-    return flow.cookies() if flow is not None else ()

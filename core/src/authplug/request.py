@@ -60,6 +60,11 @@ class AuthRequest:
         body: The request body; read by hosts only for ``/auth/*`` routes.
         flow: Login-transaction state (set by the host on ``/auth/*`` routes).
         state: Free-form per-request storage for plugins.
+        root_path: The prefix the application is mounted under (ASGI
+            ``root_path``, WSGI ``SCRIPT_NAME``), without a trailing ``/``;
+            ``""`` at the server's root. ``path`` excludes it (paths are
+            matched inside the application); URLs sent to the browser include
+            it.
     """
 
     method: str
@@ -70,6 +75,7 @@ class AuthRequest:
     body: bytes = b""
     flow: FlowAccess | None = None
     state: dict[str, Any] = field(default_factory=dict)
+    root_path: str = ""
 
     def header(self, name: str) -> str | None:
         """Return the first header called ``name`` (case-insensitive), decoded as latin-1."""

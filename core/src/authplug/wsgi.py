@@ -15,6 +15,10 @@ runtime
   is started on first use and reused for every request; never a loop per
   request.
 
+An application mounted under a prefix (``SCRIPT_NAME``, e.g. behind
+``DispatcherMiddleware`` or a server's mount point) is matched on
+``PATH_INFO``; redirects and the captured ``return_to`` keep ``SCRIPT_NAME``.
+
 The user is handed to the application as ``environ["authplug.user"]``.
 Call :meth:`AuthMiddleware.close` to stop the background loop (it is a
 daemon thread, so an exiting process does not wait for it).
@@ -32,6 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from authplug.hookcalls import HookCalls
 from authplug.lifecycle import MAX_AUTH_BODY, Lifecycle, PathKind, Respond
 from authplug.request import AuthRequest
+from authplug.responses import mount_prefix
 from authplug.singleflight import SingleFlight, ThreadSingleFlight
 
 if TYPE_CHECKING:
@@ -238,6 +243,7 @@ class AuthMiddleware:
             query_string=environ.get("QUERY_STRING", "").encode("latin-1", "replace"),
             headers=_EnvironHeaders(environ),
             scheme=environ.get("wsgi.url_scheme", "http"),
+            root_path=_script_name(environ),
         )
         if kind is PathKind.AUTH:
             body = _read_body(environ)
@@ -269,6 +275,14 @@ class AuthMiddleware:
             return start_response(status, headers, exc_info)
 
         return self.app(environ, start_with_cookies)
+
+
+def _script_name(environ: Environ) -> str:
+    """The mount prefix (``SCRIPT_NAME``, decoded like ``PATH_INFO``), sanitised."""
+    raw = environ.get("SCRIPT_NAME")
+    if not raw or not isinstance(raw, str):
+        return ""
+    return mount_prefix(raw.encode("latin-1", "replace").decode("utf-8", "replace"))
 
 
 def _read_body(environ: Environ) -> bytes | None:

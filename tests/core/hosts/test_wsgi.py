@@ -210,3 +210,25 @@ def test_sync_provider_never_starts_the_loop(
     login(client)
     assert client.get("/").status_code == 200
     assert not flask_app[1].loop.started
+
+
+def test_replayed_cookie_after_logout_is_anonymous(
+    client: httpx.Client, store: Any, provider: Any, kit: ModuleType
+) -> None:
+    login(client, "alice")
+    captured = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    form = client.get("/auth/logout")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token is not None
+    assert client.post("/auth/logout", data={"csrf_token": token.group(1)}).status_code == 303
+    client.cookies.clear()
+    browser = client.get("/reports", headers={"cookie": captured})
+    assert browser.status_code == 302
+    assert browser.headers["location"].startswith("/auth/test/login?state=")
+    assert f"{SESSION}.0" in kit.cleared_names(kit.set_cookie_headers(browser.headers))
+    api = client.get("/reports", headers={"cookie": captured, "accept": "application/json"})
+    assert api.status_code == 401
+    assert [u.user_id for u in store.logins] == ["alice"]
+    assert store.updates == []
+    login(client, "alice")
+    assert client.get("/").json()["user"] == "alice"

@@ -275,13 +275,15 @@ class Events:
 
 
 class SpyStore(MemoryUserStore):
-    """The real memory store, counting writes (a transaction spy)."""
+    """The real memory store, counting writes and revocation calls (a transaction spy)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.logins: list[ToolUserView] = []
         self.updates: list[ToolUserView] = []
         self.gets = 0
+        self.revoked: list[str] = []
+        self.revocation_checks = 0
 
     def record_login(self, user: ToolUserView, now: datetime) -> None:
         self.logins.append(user)
@@ -294,6 +296,14 @@ class SpyStore(MemoryUserStore):
     def get(self, user_id: str) -> Any:
         self.gets += 1
         return super().get(user_id)
+
+    def revoke_session(self, sid: str, until: datetime) -> None:
+        self.revoked.append(sid)
+        super().revoke_session(sid, until)
+
+    def is_session_revoked(self, sid: str, now: datetime) -> bool:
+        self.revocation_checks += 1
+        return super().is_session_revoked(sid, now)
 
 
 def make_config(keys: Sequence[str], **overrides: Any) -> AuthplugConfig:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -99,7 +99,7 @@ def test_newer_schema_version_is_refused(tmp_path: Path) -> None:
     conn = _raw(path)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
-    with pytest.raises(ConfigError, match="schema version 2"):
+    with pytest.raises(ConfigError, match=f"schema version {SCHEMA_VERSION + 1}"):
         SqliteUserStore(path=str(path))
 
 
@@ -202,3 +202,127 @@ def test_short_lived_threads_leak_no_connections(tmp_path: Path) -> None:
     assert store.get("u39") is not None
     store.close()
     assert store._idle == []
+
+
+# -- schema version 2: revoked sessions -----------------------------------------------
+
+V1_USERS = """
+CREATE TABLE users (
+    user_id     TEXT PRIMARY KEY NOT NULL,
+    first_name  TEXT NOT NULL DEFAULT '',
+    last_name   TEXT NOT NULL DEFAULT '',
+    user_type   TEXT NOT NULL,
+    roles       TEXT NOT NULL DEFAULT '[]',
+    custom_data TEXT,
+    features    TEXT NOT NULL DEFAULT '[]',
+    first_seen  TEXT NOT NULL,
+    last_login  TEXT NOT NULL
+)
+"""
+
+
+def _make_v1_file(path: Path) -> None:
+    """A database as authplug with schema version 1 left it, holding one user."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute(V1_USERS)
+        conn.execute(
+            "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                "legacy",
+                "Grace",
+                "Hopper",
+                "internal-user",
+                '["pika:admin"]',
+                '{"team": "compilers"}',
+                '["history"]',
+                "2023-01-02T03:04:05+00:00",
+                "2024-01-02T03:04:05+00:00",
+            ),
+        )
+        conn.execute("PRAGMA user_version = 1")
+    finally:
+        conn.close()
+
+
+def test_version_1_file_is_migrated_and_keeps_its_users(tmp_path: Path) -> None:
+    path = tmp_path / "users.sqlite3"
+    _make_v1_file(path)
+    store = SqliteUserStore(path=str(path))
+    try:
+        record = store.get("legacy")
+        assert record is not None
+        assert record.first_name == "Grace"
+        assert record.roles == ("pika:admin",)
+        assert record.custom_data == {"team": "compilers"}
+        assert record.first_seen == datetime(2023, 1, 2, 3, 4, 5, tzinfo=UTC)
+        until = datetime.now(UTC) + timedelta(days=1)
+        store.revoke_session("sid-after-migration", until)
+        assert store.is_session_revoked("sid-after-migration", datetime.now(UTC))
+        _login(store, "new-user")
+        assert store.get("new-user") is not None
+    finally:
+        store.close()
+    conn = _raw(path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(revoked_sessions)")]
+        assert columns == ["sid", "until"]
+        assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 2
+    finally:
+        conn.close()
+
+
+def test_migrate_from_version_1_reports_1() -> None:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        conn.execute(V1_USERS)
+        conn.execute("PRAGMA user_version = 1")
+        assert migrate(conn) == 1
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        assert "revoked_sessions" in tables
+    finally:
+        conn.close()
+
+
+def test_revocations_are_shared_by_stores_on_one_file(tmp_path: Path) -> None:
+    path = str(tmp_path / "users.sqlite3")
+    one, two = SqliteUserStore(path=path), SqliteUserStore(path=path)
+    try:
+        until = datetime.now(UTC) + timedelta(days=1)
+        one.revoke_session("sid-shared", until)
+        assert two.is_session_revoked("sid-shared", datetime.now(UTC))
+    finally:
+        one.close()
+        two.close()
+
+
+def test_revocation_deadline_is_fixed_width_utc_text(tmp_path: Path) -> None:
+    path = tmp_path / "users.sqlite3"
+    store = SqliteUserStore(path=str(path))
+    until = datetime(2999, 1, 1, 0, 0, tzinfo=UTC)
+    store.revoke_session("sid-text", until)
+    store.close()
+    conn = _raw(path)
+    try:
+        rows = conn.execute("SELECT sid, until FROM revoked_sessions").fetchall()
+    finally:
+        conn.close()
+    assert rows == [("sid-text", "2999-01-01T00:00:00.000000+00:00")]
+
+
+def test_locked_database_at_revocation_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "users.sqlite3"
+    store = SqliteUserStore(path=str(path), busy_timeout=0)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    until = datetime.now(UTC) + timedelta(days=1)
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(StoreError, match="SQLITE_BUSY"):
+            store.revoke_session("sid-locked", until)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    store.revoke_session("sid-locked", until)
+    assert store.is_session_revoked("sid-locked", datetime.now(UTC))
+    store.close()

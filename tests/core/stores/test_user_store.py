@@ -184,3 +184,56 @@ def test_closed_store_raises_store_error(store: UserStore) -> None:
     assert info.value.status == 503
     with pytest.raises(StoreError):
         store.record_login(_user(), T0)
+
+
+# -- revoked sessions ---------------------------------------------------------------
+
+SOON = datetime.now(UTC) + timedelta(days=7)
+"""A revocation deadline in the future of the wall clock (stores prune by it)."""
+
+
+def test_revoked_session_until_its_deadline(store: UserStore) -> None:
+    store.revoke_session("sid-alice-0000000000", SOON)
+    assert store.is_session_revoked("sid-alice-0000000000", SOON - timedelta(seconds=1))
+    assert not store.is_session_revoked("sid-alice-0000000000", SOON)
+    assert not store.is_session_revoked("sid-alice-0000000000", SOON + timedelta(days=1))
+    assert not store.is_session_revoked("sid-bob-000000000000", T0)
+
+
+def test_revoking_again_keeps_the_later_deadline(store: UserStore) -> None:
+    store.revoke_session("sid-a", SOON)
+    store.revoke_session("sid-a", SOON - timedelta(days=3))
+    assert store.is_session_revoked("sid-a", SOON - timedelta(days=1))
+    store.revoke_session("sid-a", SOON + timedelta(days=3))
+    assert store.is_session_revoked("sid-a", SOON + timedelta(days=1))
+
+
+def test_revocation_deadlines_compare_as_instants(store: UserStore) -> None:
+    plus_two = timezone(timedelta(hours=2))
+    store.revoke_session("sid-tz", SOON.astimezone(plus_two))
+    assert store.is_session_revoked("sid-tz", SOON - timedelta(microseconds=1))
+    assert not store.is_session_revoked("sid-tz", SOON.replace(tzinfo=None))
+    store.revoke_session("sid-micro", SOON.replace(microsecond=0))
+    assert store.is_session_revoked("sid-micro", SOON.replace(microsecond=0) - timedelta(0, 0, 1))
+
+
+def test_ended_revocations_are_pruned_on_write(store: UserStore) -> None:
+    ended = datetime.now(UTC) - timedelta(hours=1)
+    store.revoke_session("sid-ended", ended)
+    assert store.is_session_revoked("sid-ended", ended - timedelta(hours=1))
+    store.revoke_session("sid-live", SOON)
+    assert not store.is_session_revoked("sid-ended", ended - timedelta(hours=1))
+    assert store.is_session_revoked("sid-live", T0)
+
+
+def test_revocations_write_no_user_row(store: UserStore) -> None:
+    store.revoke_session("u1", SOON)
+    assert store.get("u1") is None
+
+
+def test_closed_store_refuses_revocation_calls(store: UserStore) -> None:
+    store.close()
+    with pytest.raises(StoreError):
+        store.revoke_session("sid-a", SOON)
+    with pytest.raises(StoreError):
+        store.is_session_revoked("sid-a", T0)

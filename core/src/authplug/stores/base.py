@@ -7,6 +7,10 @@ seen. It never holds auth data: the methods take a
 :class:`UserRecord` forbids unknown fields, so persisting tokens is impossible
 by construction rather than by convention.
 
+A store also records revoked session ids (logout, a new login over an old
+session), so every process sharing it refuses a replayed cookie once that
+session's validation is due (see :mod:`authplug.revocation`).
+
 Store methods are synchronous; the ASGI host runs them in a worker thread, so
 every implementation must be safe to call from several threads at once.
 """
@@ -101,7 +105,7 @@ class UserStore(Protocol):
     :class:`~authplug.stores.sqlite.SqliteUserStore`, registered under the
     ``authplug.stores`` entry points ``memory`` and ``sqlite``. A third-party
     store is a class taking keyword options (the config's ``store_options``)
-    with these four methods. Failures raise :class:`StoreError`.
+    with these six methods. Failures raise :class:`StoreError`.
     """
 
     def record_login(self, user: ToolUserView, now: datetime) -> None:
@@ -122,6 +126,18 @@ class UserStore(Protocol):
 
     def get(self, user_id: str) -> UserRecord | None:
         """Return the record of ``user_id``, or ``None`` when unknown."""
+        ...
+
+    def revoke_session(self, sid: str, until: datetime) -> None:
+        """Record that session ``sid`` is revoked until ``until`` (its absolute end).
+
+        Recording a known ``sid`` again keeps the later ``until``. Entries whose
+        ``until`` has passed may be pruned on any write.
+        """
+        ...
+
+    def is_session_revoked(self, sid: str, now: datetime) -> bool:
+        """Whether session ``sid`` is revoked at ``now`` (recorded with ``until > now``)."""
         ...
 
     def close(self) -> None:

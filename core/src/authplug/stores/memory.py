@@ -1,16 +1,16 @@
 """``MemoryUserStore``: a thread-safe, per-process user store (tests, demos).
 
-Rows live in a dict guarded by a lock and vanish with the process. It is the
-default store of :func:`authplug.host.build_host`.
+Rows (and revoked session ids) live in dicts guarded by a lock and vanish with
+the process. It is the default store of :func:`authplug.host.build_host`.
 """
 
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 
 from authplug.models import ToolUserView
-from authplug.stores.base import StoreError, UserRecord
+from authplug.stores.base import StoreError, UserRecord, as_utc
 
 __all__ = ["MemoryUserStore"]
 
@@ -20,6 +20,7 @@ class MemoryUserStore:
 
     def __init__(self) -> None:
         self._rows: dict[str, UserRecord] = {}
+        self._revoked: dict[str, datetime] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -56,6 +57,25 @@ class MemoryUserStore:
             self._check_open()
             return self._rows.get(user_id)
 
+    def revoke_session(self, sid: str, until: datetime) -> None:
+        """Record ``sid`` as revoked until ``until``; drop revocations ended by the wall clock."""
+        until = as_utc(until)
+        with self._lock:
+            self._check_open()
+            previous = self._revoked.get(sid)
+            if previous is not None and previous > until:
+                until = previous
+            now = datetime.now(UTC)
+            self._revoked = {s: u for s, u in self._revoked.items() if u > now}
+            self._revoked[sid] = until
+
+    def is_session_revoked(self, sid: str, now: datetime) -> bool:
+        """Whether ``sid`` is revoked at ``now``."""
+        with self._lock:
+            self._check_open()
+            until = self._revoked.get(sid)
+        return until is not None and as_utc(now) < until
+
     def __len__(self) -> int:
         """The number of users recorded."""
         with self._lock:
@@ -66,3 +86,4 @@ class MemoryUserStore:
         with self._lock:
             self._closed = True
             self._rows.clear()
+            self._revoked.clear()

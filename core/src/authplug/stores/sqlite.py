@@ -10,6 +10,10 @@
   :func:`migrate`, which refuses a database written by a newer authplug.
 * Roles, custom data and features are JSON columns; timestamps are ISO-8601
   UTC text. There is no column for auth data.
+* Revoked session ids live in ``revoked_sessions(sid, until)`` (schema
+  version 2); ``until`` is fixed-width ISO-8601 UTC text with microseconds, so
+  comparing the text compares the instants. Ended revocations are pruned, by
+  the wall clock, whenever one is written.
 * Every ``sqlite3`` error becomes a :class:`~authplug.stores.base.StoreError`
   (or a :class:`~authplug.errors.ConfigError` while opening).
 """
@@ -22,7 +26,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +38,7 @@ from authplug.stores.base import StoreError, UserRecord, as_utc
 
 __all__ = ["SCHEMA_VERSION", "SqliteUserStore", "migrate"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The schema version this code writes (``PRAGMA user_version``)."""
 
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -54,6 +58,16 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    # 1 -> 2: revoked session ids (logout, login over an old session); users kept.
+    (
+        """
+        CREATE TABLE IF NOT EXISTS revoked_sessions (
+            sid   TEXT PRIMARY KEY NOT NULL,
+            until TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS revoked_sessions_until ON revoked_sessions (until)",
+    ),
 )
 
 _COLUMNS = (
@@ -72,6 +86,13 @@ _RECORD_LOGIN = (
 )
 _UPDATE = f"{_INSERT} ON CONFLICT(user_id) DO UPDATE SET {_PROFILE_UPDATE}"
 _SELECT = f"SELECT {_COLUMNS} FROM users WHERE user_id = ?"  # noqa: S608
+
+_PRUNE_REVOKED = "DELETE FROM revoked_sessions WHERE until <= ?"
+_REVOKE = (
+    "INSERT INTO revoked_sessions (sid, until) VALUES (?, ?) "
+    "ON CONFLICT(sid) DO UPDATE SET until = max(until, excluded.until)"
+)
+_IS_REVOKED = "SELECT 1 FROM revoked_sessions WHERE sid = ? AND until > ?"
 
 _MEMORY = ":memory:"
 _MAX_IDLE = 8
@@ -111,6 +132,11 @@ def migrate(conn: sqlite3.Connection) -> int:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+
+def _instant(moment: datetime) -> str:
+    """``moment`` as fixed-width UTC text (``2024-05-01T12:00:00.000000+00:00``)."""
+    return as_utc(moment).isoformat(timespec="microseconds")
 
 
 def _check_version(version: int) -> None:
@@ -293,6 +319,29 @@ class SqliteUserStore:
                 "user store holds an unreadable row (corrupt JSON or timestamp)",
                 code="store_corrupt",
             ) from None
+
+    def revoke_session(self, sid: str, until: datetime) -> None:
+        """Record ``sid`` as revoked until ``until``; drop revocations ended by the wall clock.
+
+        One ``BEGIN IMMEDIATE`` transaction: the prune and the insert commit together.
+        """
+        now = _instant(datetime.now(UTC))
+        with self._connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(_PRUNE_REVOKED, (now,))
+                conn.execute(_REVOKE, (sid, _instant(until)))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def is_session_revoked(self, sid: str, now: datetime) -> bool:
+        """Whether ``sid`` is revoked at ``now`` (one primary-key lookup)."""
+        with self._connection() as conn:
+            row = conn.execute(_IS_REVOKED, (sid, _instant(now))).fetchone()
+        return row is not None
 
     def close(self) -> None:
         """Close the pooled connections; later calls raise StoreError.

@@ -1,0 +1,236 @@
+"""The core-owned ``/auth/logout`` route and its anti-CSRF token.
+
+* ``GET /auth/logout`` shows a confirmation form carrying a token; it never
+  logs anyone out, so a cross-site ``<img src=/auth/logout>`` does nothing
+  (SECURITY.md A.16).
+* ``POST /auth/logout`` with the form's token ends the session: the session id
+  is revoked server-side (store first, then this process, see
+  :mod:`authplug.revocation`), every session chunk and the flow cookie are
+  cleared, ``authplug_logged_out`` fires and the provider's
+  ``authplug_logout`` may redirect to the IdP's end-session endpoint.
+
+The token (:class:`LogoutTokens`) is an HMAC-SHA256 of the session id under
+keys derived once, at start-up, from the cookie keys: no server state, bound
+to one session, and still valid across a key rotation.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import html
+import logging
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from authplug.config import decode_cookie_key
+from authplug.errors import AuthplugError
+from authplug.request import AuthRequest
+from authplug.responses import (
+    Respond,
+    StatusResponses,
+    app_location,
+    html_response,
+    merge_cookies,
+    page,
+    redirect,
+)
+
+if TYPE_CHECKING:
+    from authplug.debug import DebugTracer
+    from authplug.hookcalls import HookCalls
+    from authplug.revocation import SessionRevocation
+    from authplug.session import SessionManager
+
+__all__ = ["CSRF_FIELD", "LOGOUT_PATH", "HookTimer", "Logout", "LogoutTokens"]
+
+T = TypeVar("T")
+
+LOGOUT_PATH = "/auth/logout"
+"""The core-owned logout route (GET: confirmation form; POST: log out)."""
+
+CSRF_FIELD = "csrf_token"
+"""The logout form's token field."""
+
+_log = logging.getLogger("authplug.lifecycle")
+
+
+class LogoutTokens:
+    """Anti-CSRF tokens for the logout form: HMAC-SHA256 of the session id.
+
+    Keys are derived once (HKDF) from every configured cookie key, so a token
+    minted before a key rotation still verifies; without configured keys
+    (development) one random key per process is used.
+
+    :param cookie_keys: The configured cookie keys (text, newest first);
+        undecodable ones are skipped.
+    """
+
+    __slots__ = ("_keys",)
+
+    def __init__(self, cookie_keys: Sequence[str]) -> None:
+        keys = []
+        for text in cookie_keys:
+            try:
+                material = decode_cookie_key(text)
+            except ValueError:
+                continue
+            keys.append(
+                HKDF(
+                    algorithm=hashes.SHA256(),
+                    length=32,
+                    salt=None,
+                    info=b"authplug logout csrf v1",
+                ).derive(material)
+            )
+        self._keys: tuple[bytes, ...] = tuple(keys) or (os.urandom(32),)
+
+    @staticmethod
+    def _mac(key: bytes, sid: str) -> str:
+        digest = hmac.new(key, b"logout\x00" + sid.encode("utf-8"), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+    def token(self, sid: str) -> str:
+        """The token for session ``sid`` (newest key)."""
+        return self._mac(self._keys[0], sid)
+
+    def verify(self, sid: str, token: str) -> bool:
+        """Whether ``token`` was minted for ``sid`` under any key (constant time)."""
+        supplied = token.encode("utf-8", "replace")
+        return any(
+            hmac.compare_digest(self._mac(key, sid).encode("ascii"), supplied) for key in self._keys
+        )
+
+
+class HookTimer(Protocol):
+    """Awaits a hook call, tracing its duration when debug is on (the lifecycle's ``_timed``)."""
+
+    def __call__(self, name: str, call: Awaitable[T], /) -> Awaitable[T]:
+        """Await ``call`` (named ``name`` in traces) and return its result."""
+        ...
+
+
+class Logout:
+    """The ``/auth/logout`` route, driven by the lifecycle.
+
+    :param sessions: The session cookies.
+    :param hooks: Hook calls (``logged_out``, ``logout``).
+    :param revocation: Where ended sessions are recorded.
+    :param responses: Error answers (405, 403).
+    :param default_redirect: Where the browser lands afterwards (an
+        application path).
+    :param timed: The lifecycle's traced hook await.
+    :param tracer: Debug tracer, or ``None``.
+    :param clock: Epoch-seconds clock.
+    """
+
+    __slots__ = (
+        "_clock",
+        "_default",
+        "_hooks",
+        "_responses",
+        "_revocation",
+        "_sessions",
+        "_timed",
+        "_tracer",
+        "tokens",
+    )
+
+    def __init__(
+        self,
+        *,
+        sessions: SessionManager,
+        hooks: HookCalls,
+        revocation: SessionRevocation,
+        responses: StatusResponses,
+        tokens: LogoutTokens,
+        default_redirect: str,
+        timed: HookTimer,
+        tracer: DebugTracer | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self._sessions = sessions
+        self._hooks = hooks
+        self._revocation = revocation
+        self._responses = responses
+        self.tokens = tokens
+        self._default = default_redirect
+        self._timed = timed
+        self._tracer = tracer
+        self._clock = clock
+
+    async def handle(self, request: AuthRequest) -> Respond:
+        """GET: a confirmation form. POST with a valid token: end the session.
+
+        A session already revoked (a replayed cookie; on POST, in the store too,
+        since logout is rare) counts as no session: the cookies are cleared and
+        no hook fires again.
+
+        :raises StoreError: the revocation could not be recorded (the caller
+            answers 503; the session and its cookies are left as they were,
+            so the user can try again).
+        """
+        if request.method not in ("GET", "POST"):
+            allow, text = "GET, POST", "Use the sign-out form."
+            return self._responses.method_not_allowed(request, allow, text)
+        now = self._clock()
+        read = self._sessions.read(request.headers, now)
+        session = read.session
+        clear = read.clear
+        if session is not None and self._revocation.is_revoked(session, now):
+            session, clear = None, self._sessions.clear(read.chunk_count)
+        home = app_location(request.root_path, self._default)
+        if request.method == "GET":
+            if session is None:
+                body = page(
+                    "Signed out",
+                    "You are not signed in.",
+                    f'<p><a href="{html.escape(home)}">Continue</a></p>',
+                )
+                return html_response(200, body, clear)
+            token = self.tokens.token(session.sid)
+            action = html.escape(app_location(request.root_path, LOGOUT_PATH))
+            form = (
+                f'<form method="post" action="{action}">'
+                f'<input type="hidden" name="{CSRF_FIELD}" value="{html.escape(token)}">'
+                '<button type="submit">Sign out</button></form>'
+            )
+            return html_response(200, page("Sign out", "Do you want to sign out?", form))
+        if session is None:
+            return redirect(home, self._sessions.clear(read.chunk_count), status=303)
+        supplied = request.form.get(CSRF_FIELD, "")
+        if not supplied or not self.tokens.verify(session.sid, supplied):
+            if self._tracer is not None:
+                self._tracer.step("logout", outcome="refused", reason="bad csrf token")
+            return self._responses.status(
+                request,
+                403,
+                "csrf_failed",
+                "Sign-out refused",
+                "The sign-out form expired or came from another site. Please try again.",
+            )
+        cleared = self._sessions.clear(read.chunk_count)
+        if await self._revocation.check_store(session, now):
+            return redirect(home, cleared, status=303)  # ended by another process already
+        await self._revocation.revoke(session, now)
+        user = session.user
+        await self._timed("authplug_logged_out", self._hooks.logged_out(request, user))
+        try:
+            to_idp = await self._timed("authplug_logout", self._hooks.logout(request, user))
+        except AuthplugError as exc:
+            _log.warning("authplug_logout failed (%s); signed out locally only", exc.code)
+            to_idp = None
+        if self._tracer is not None:
+            self._tracer.step("logout", outcome="done", user=user)
+        if to_idp is not None:
+            return redirect(
+                app_location(request.root_path, to_idp.location),
+                merge_cookies(cleared, to_idp.cookies),
+                to_idp.status,
+            )
+        return redirect(home, cleared, status=303)

@@ -1,0 +1,205 @@
+"""Server-side session revocation: the kill switch for stateless session cookies.
+
+A sealed session cookie stays valid until its idle or absolute lifetime ends,
+so a copy taken before logout could be replayed (SECURITY.md A.5), and a
+pre-login session would survive a new login (A.15). Revoking a session id
+closes both holes, in two layers:
+
+* :class:`RevokedSessions`: an in-process, bounded map ``sid -> until``
+  consulted on **every** request that carries a session. Reads are one
+  lock-free ``dict.get``; writes take a lock.
+* the user store (``revoke_session`` / ``is_session_revoked``), shared by
+  every process using the same database. The lifecycle asks it only when a
+  session's validation is due (every ``validate_interval``), never on an
+  ordinary request, so another process's logout takes effect here within
+  ``validate_interval``.
+
+:class:`SessionRevocation` ties the two together for the lifecycle: revoking
+writes the store first (a failure raises :class:`~authplug.stores.StoreError`
+and changes nothing), then the in-process map.
+
+A revocation is kept until the session's absolute end (``created_at +
+absolute_lifetime`` plus the accepted clock skew): after that the cookie is
+refused as expired anyway. Revocations key on the session id inside the
+authenticated payload, never on the cookie text (A.3).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from authplug.errors import ConfigError
+
+if TYPE_CHECKING:
+    from authplug.session.payload import SessionData
+    from authplug.stores import UserStore
+
+__all__ = [
+    "DEFAULT_CAPACITY",
+    "REVOCATION_SKEW",
+    "BlockingRunner",
+    "RevokedSessions",
+    "SessionRevocation",
+]
+
+T = TypeVar("T")
+
+DEFAULT_CAPACITY = 100_000
+"""Default bound of the in-process map (``config.revocation_capacity``)."""
+
+REVOCATION_SKEW = 60.0
+"""Seconds added to a session's absolute end, as the session reader tolerates clock skew."""
+
+
+class RevokedSessions:
+    """A bounded, thread-safe map of revoked session ids to the time their revocation ends.
+
+    Entries are kept in insertion order. A write first drops expired entries
+    from the oldest end, then, when the map is full, the oldest entries, so
+    the size never exceeds ``capacity`` and each write costs O(1) amortised.
+    Dropping a live entry only weakens this cache: the store still holds the
+    revocation and refuses the session at its next validation.
+
+    Reads take no lock: a CPython ``dict.get`` is atomic, and writers never
+    leave the dict in a partial state.
+
+    :param capacity: Most entries kept (at least 1).
+    :raises ValueError: ``capacity`` is below 1.
+    """
+
+    __slots__ = ("_capacity", "_entries", "_lock")
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self._capacity = capacity
+        self._entries: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def capacity(self) -> int:
+        """The most entries kept."""
+        return self._capacity
+
+    def __len__(self) -> int:
+        """The number of entries held (expired ones not yet pruned included)."""
+        return len(self._entries)
+
+    def is_revoked(self, sid: str, now: float) -> bool:
+        """Whether ``sid`` is revoked at ``now`` (epoch seconds). One dict lookup, no lock."""
+        until = self._entries.get(sid)
+        return until is not None and now < until
+
+    def revoke(self, sid: str, until: float, now: float | None = None) -> None:
+        """Revoke ``sid`` until ``until`` (epoch seconds; a later ``until`` for a known sid wins).
+
+        :param now: The current time, for pruning expired entries (default:
+            ``until`` is trusted and only the capacity bound prunes).
+        """
+        with self._lock:
+            entries = self._entries
+            previous = entries.pop(sid, None)
+            if previous is not None and previous > until:
+                until = previous
+            if now is not None:
+                while entries:
+                    oldest = next(iter(entries))
+                    if entries[oldest] > now:
+                        break
+                    del entries[oldest]
+            while len(entries) >= self._capacity:
+                del entries[next(iter(entries))]
+            entries[sid] = until
+
+    def prune(self, now: float) -> int:
+        """Drop every expired entry (a full scan); return how many were dropped."""
+        with self._lock:
+            expired = [sid for sid, until in self._entries.items() if until <= now]
+            for sid in expired:
+                del self._entries[sid]
+        return len(expired)
+
+
+class BlockingRunner(Protocol):
+    """How the host runs a blocking call: a worker thread (ASGI) or inline (WSGI)."""
+
+    def __call__(self, fn: Callable[[], T], /) -> Awaitable[T]:
+        """Run ``fn`` and return its result."""
+        ...
+
+
+def _moment(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+class SessionRevocation:
+    """Revoke sessions and check revocations, in this process and in the shared store.
+
+    :param revoked: This process's map.
+    :param store: The user store (``revoke_session`` / ``is_session_revoked``).
+    :param run_blocking: How store calls are run off the event loop.
+    :param absolute_lifetime: Seconds a session lives at most after login.
+    """
+
+    __slots__ = ("_lifetime", "_run", "_store", "revoked")
+
+    def __init__(
+        self,
+        revoked: RevokedSessions,
+        store: UserStore,
+        run_blocking: BlockingRunner,
+        absolute_lifetime: float,
+    ) -> None:
+        self.revoked = revoked
+        self._store = store
+        self._run = run_blocking
+        self._lifetime = float(absolute_lifetime)
+
+    @staticmethod
+    def require_support(store: object) -> None:
+        """Fail at start-up when ``store`` predates revocation (no silent downgrade).
+
+        :raises ConfigError: ``revoke_session`` or ``is_session_revoked`` is missing.
+        """
+        missing = [
+            name
+            for name in ("revoke_session", "is_session_revoked")
+            if not callable(getattr(store, name, None))
+        ]
+        if missing:
+            raise ConfigError(
+                f"store: {type(store).__name__} does not implement {' and '.join(missing)}, "
+                "which session revocation (logout) needs; upgrade the store"
+            )
+
+    def until(self, session: SessionData) -> float:
+        """When revoking ``session`` may be forgotten: its absolute end plus clock skew."""
+        return session.created_at + self._lifetime + REVOCATION_SKEW
+
+    def is_revoked(self, session: SessionData, now: float) -> bool:
+        """Whether this process knows ``session`` to be revoked (no I/O)."""
+        return self.revoked.is_revoked(session.sid, now)
+
+    async def revoke(self, session: SessionData, now: float) -> None:
+        """End ``session`` server-side: in the store first, then in this process.
+
+        :raises StoreError: the store could not record it (nothing changed).
+        """
+        sid, until = session.sid, self.until(session)
+        deadline = _moment(until)
+        await self._run(lambda: self._store.revoke_session(sid, deadline))
+        self.revoked.revoke(sid, until, now)
+
+    async def check_store(self, session: SessionData, now: float) -> bool:
+        """Ask the store whether another process revoked ``session``; remember a yes here.
+
+        :raises StoreError: the store could not be read.
+        """
+        sid, moment = session.sid, _moment(now)
+        revoked = await self._run(lambda: self._store.is_session_revoked(sid, moment))
+        if revoked:
+            self.revoked.revoke(sid, self.until(session), now)
+        return revoked
