@@ -52,10 +52,22 @@ class NotAuthenticatedError(AuthplugError):
     fails verification. ``code`` names the reason (``"invalid_token"``,
     ``"token_expired"``, ...); nothing from the rejected credential is echoed.
     Hosts answer browsers with a login redirect and API clients with 401 JSON.
+
+    ``www_authenticate`` is the RFC 6750 challenge the host sends with the
+    401 (``Bearer error="invalid_token", error_description="..."``); ``None``
+    lets the host choose a generic one. It must not contain request data.
     """
 
     code = "not_authenticated"
     status = 401
+    www_authenticate: str | None = None
+
+    def __init__(
+        self, message: str, *, code: str | None = None, www_authenticate: str | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        if www_authenticate is not None:
+            self.www_authenticate = www_authenticate
 
 
 class ForceUserToReauthenticateError(AuthplugError):

@@ -321,7 +321,10 @@ class StatusResponses:
         if self._tracer is not None:
             self._tracer.step("authenticate", outcome="rejected", reason=exc.code)
         headers: tuple[tuple[str, str], ...] = ()
-        if is_bearer(request):
+        challenge = getattr(exc, "www_authenticate", None)
+        if isinstance(challenge, str) and challenge.startswith("Bearer") and header_safe(challenge):
+            headers = (("www-authenticate", challenge),)
+        elif is_bearer(request):
             headers = (("www-authenticate", 'Bearer error="invalid_token"'),)
         elif self._stateless:
             headers = (("www-authenticate", "Bearer"),)

@@ -46,14 +46,16 @@ class TokenRejectedError(NotAuthenticatedError):
     """
 
     def __init__(self, code: str, message: str | None = None) -> None:
-        super().__init__(message or REASONS.get(code, "the token was rejected"), code=code)
-        if code == "missing_token":
-            self.www_authenticate = "Bearer"
-        else:
-            description = REASONS.get(code, "the token was rejected")
-            self.www_authenticate = (
-                f'Bearer error="invalid_token", error_description="{description}"'
-            )
+        description = REASONS.get(code, "the token was rejected")
+        super().__init__(
+            message or description,
+            code=code,
+            www_authenticate=(
+                "Bearer"
+                if code == "missing_token"
+                else f'Bearer error="invalid_token", error_description="{description}"'
+            ),
+        )
 
 
 def reject(code: str) -> TokenRejectedError:
