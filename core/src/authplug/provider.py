@@ -92,6 +92,15 @@ class AuthProvider(Generic[AuthDataT, CustomDataT]):
         """The provider's endpoints under ``/auth/`` (see ``authplug_routes``)."""
         return ()
 
+    def check(self) -> Sequence[str] | Awaitable[Sequence[str]]:
+        """Problems that would keep this provider from working, for ``authplug check``.
+
+        Reach the identity provider (discovery document, JWKS, metadata) and
+        return one sentence per problem, naming the IdP and never a secret;
+        an empty sequence means ready. Default: nothing to check.
+        """
+        return ()
+
     def logout(
         self, request: AuthRequest, user: AuthenticatedUser[AuthDataT, CustomDataT] | None
     ) -> Redirect | Awaitable[Redirect | None] | None:

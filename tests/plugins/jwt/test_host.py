@@ -5,6 +5,9 @@ middleware, with the JWKS on a loopback server. API clients get the user or a
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +132,44 @@ def test_load_from_environment(kit: Any, loopback: Any, tmp_path: Path) -> None:
     host = authplug.load(environ=environ, cwd=tmp_path)
     assert host.stateless
     assert host.provider.verify(kit.rs256())["sub"] == "user-1"
+
+
+def _check(environ: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHPLUG_")}
+    env.update(environ)
+    return subprocess.run(
+        [sys.executable, "-m", "authplug.cli", "check"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_cli_check_reaches_the_jwks(kit: Any, loopback: Any, tmp_path: Path) -> None:
+    server = loopback()
+    server.documents["/jwks"] = {"keys": [kit.public_jwk(kit.keys.rsa, kid="k1")]}
+    base = {
+        "AUTHPLUG_PROVIDER": "jwt",
+        "AUTHPLUG_STORE": "memory",
+        "AUTHPLUG_JWT__ISSUER": kit.ISSUER,
+        "AUTHPLUG_JWT__AUDIENCE": kit.AUDIENCE,
+        "AUTHPLUG_JWT__ALGORITHMS": "RS256",
+    }
+    ok = _check({**base, "AUTHPLUG_JWT__JWKS_URL": server.url_for("/jwks")}, tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert "provider: jwt (authplug-jwt" in ok.stdout
+    assert server.requests == ["/jwks"]
+
+    server.documents["/empty"] = {"keys": [kit.public_jwk(kit.keys.p256, kid="e1")]}
+    empty = _check({**base, "AUTHPLUG_JWT__JWKS_URL": server.url_for("/empty")}, tmp_path)
+    assert empty.returncode == 1
+    assert "holds no key usable" in empty.stderr
+
+    down = _check({**base, "AUTHPLUG_JWT__JWKS_URL": "http://127.0.0.1:9/jwks"}, tmp_path)
+    assert down.returncode == 1
+    assert "identity provider" in down.stderr
+    assert "unavailable" in down.stderr
+    assert "Traceback" not in down.stderr

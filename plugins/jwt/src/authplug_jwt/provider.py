@@ -30,6 +30,7 @@ from authplug.errors import (
     ConfigError,
     ForceUserToReauthenticateError,
     NotAuthenticatedError,
+    ProviderUnavailableError,
 )
 from authplug.models import AuthenticatedUser, StrMap
 from authplug.provider import AuthProvider
@@ -178,6 +179,22 @@ class JwtProvider(AuthProvider[StrMap, StrMap]):
             if settings.cache_size
             else None
         )
+
+    def check(self) -> list[str]:
+        """For ``authplug check``: fetch the JWKS (when one is configured) and report problems."""
+        remote = self.verifier.remote
+        if remote is None:
+            return []
+        try:
+            remote.fetch(unknown_kid=False)
+        except ProviderUnavailableError as exc:
+            return [exc.message]
+        if not remote.keys:
+            return [
+                f"the JWKS of {remote.provider} holds no key usable with "
+                f"{', '.join(sorted(self.jwt_settings.algorithms))}"
+            ]
+        return []
 
     # -- token extraction -----------------------------------------------------
 
