@@ -64,13 +64,61 @@ def _index(suffix: bytes) -> int | None:
     return int(suffix)
 
 
+_SINGLE = b"0=1~"
+_BLANKS = (0x20, 0x09)
+_SEMICOLON = 0x3B
+
+
+def _single_chunk(
+    headers: Sequence[tuple[bytes, bytes]], prefix: bytes, max_chunks: int
+) -> ChunkScan | None:
+    """The common cases in one pass: no chunk at all, or exactly one clean ``<name>.0=1~...``.
+
+    Only answers when the result is certain: ``prefix`` occurs nowhere in the
+    Cookie headers (no session), or exactly once, at the start of a cookie,
+    as ``<name>.0=1~value`` with a value within :data:`MAX_CHUNK_LENGTH`.
+    Anything else (more occurrences, blanks around ``=``, other indices,
+    oversized values) returns ``None`` and goes through the full scan.
+    """
+    if max_chunks < 1:
+        return None
+    found: ChunkScan | None = None
+    for header_name, header in headers:
+        if header_name != b"cookie":
+            continue
+        hit = header.find(prefix)
+        if hit < 0:
+            continue
+        if found is not None:
+            return None
+        before = hit
+        while before and header[before - 1] in _BLANKS:
+            before -= 1
+        start = hit + len(prefix)
+        if (before and header[before - 1] != _SEMICOLON) or header[start : start + 4] != _SINGLE:
+            return None
+        end = header.find(b";", start)
+        if end < 0:
+            end = len(header)
+        elif header.find(prefix, end) >= 0:  # the full scan also resumes at the ";"
+            return None
+        while header[end - 1] in _BLANKS:
+            end -= 1
+        if end - start - 2 > MAX_CHUNK_LENGTH:
+            return None
+        found = ChunkScan(value=header[start + 4 : end], indices=(0,), malformed=False)
+    return _ABSENT if found is None else found
+
+
 def read_chunks(
     headers: Sequence[tuple[bytes, bytes]], base_name: bytes, max_chunks: int
 ) -> ChunkScan:
     """Find and reassemble the chunks of ``base_name`` in the request's Cookie headers."""
-    found, overflow = find_cookies(
-        headers, base_name + b".", max_suffix=_MAX_INDEX_DIGITS, limit=_SCAN_LIMIT
-    )
+    prefix = base_name + b"."
+    quick = _single_chunk(headers, prefix, max_chunks)
+    if quick is not None:
+        return quick
+    found, overflow = find_cookies(headers, prefix, max_suffix=_MAX_INDEX_DIGITS, limit=_SCAN_LIMIT)
     if not found:
         return _ABSENT
     chunks: dict[int, bytes] = {}

@@ -1,0 +1,172 @@
+"""The endpoints the request rows put behind each middleware.
+
+One JSON endpoint per framework. It answers the user id the middleware in
+front attached (``None`` without one), so each variant is checked to have
+really authenticated before it is timed.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+
+__all__ = [
+    "ENDPOINT",
+    "asgi_driver",
+    "flask_app",
+    "scope_user_id",
+    "starlette_app",
+    "wsgi_driver",
+]
+
+ENDPOINT = "/api/me"
+
+
+def scope_user_id(user: object) -> str | None:
+    """The user id of whatever a middleware attached (``None`` when nothing)."""
+    return getattr(user, "user_id", None)
+
+
+def starlette_app() -> Any:
+    """A Starlette app with one JSON endpoint at :data:`ENDPOINT`."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def me(request: Request) -> JSONResponse:
+        return JSONResponse({"user": scope_user_id(request.scope.get("authplug.user"))})
+
+    return Starlette(routes=[Route(ENDPOINT, me)])
+
+
+def flask_app() -> Any:
+    """A Flask app with one JSON endpoint at :data:`ENDPOINT`."""
+    from flask import Flask, jsonify, request
+
+    app = Flask("authplug_bench")
+
+    @app.get(ENDPOINT)
+    def me() -> Any:
+        return jsonify(user=scope_user_id(request.environ.get("authplug.user")))
+
+    return app
+
+
+class _Sink:
+    """Collects what an ASGI app sends, for the one checked call."""
+
+    def __init__(self) -> None:
+        self.status = 0
+        self.body = b""
+
+    async def __call__(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        elif message["type"] == "http.response.body":
+            self.body += message.get("body", b"")
+
+
+async def _receive() -> dict[str, Any]:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def _discard(message: dict[str, Any]) -> None:
+    return None
+
+
+def _scope(headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": ENDPOINT,
+        "raw_path": ENDPOINT.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+
+
+def asgi_driver(
+    app: Any, headers: list[tuple[bytes, bytes]], loop: Any
+) -> tuple[Callable[[int], object], tuple[int, bytes]]:
+    """A batch callable running ``n`` in-process GET requests, and one checked response."""
+
+    async def one_checked() -> tuple[int, bytes]:
+        sink = _Sink()
+        await app(_scope(list(headers)), _receive, sink)
+        return sink.status, sink.body
+
+    async def run(n: int) -> None:
+        for _ in range(n):
+            await app(_scope(list(headers)), _receive, _discard)
+
+    checked = loop.run_until_complete(one_checked())
+    return (lambda n: loop.run_until_complete(run(n))), checked
+
+
+def _environ(headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": ENDPOINT,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    for name, value in headers:
+        key = name.decode("latin-1").upper().replace("-", "_")
+        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = "HTTP_" + key
+        environ[key] = value.decode("latin-1")
+    return environ
+
+
+def wsgi_driver(
+    app: Any, headers: list[tuple[bytes, bytes]]
+) -> tuple[Callable[[int], object], tuple[int, bytes]]:
+    """A batch callable running ``n`` in-process GET requests, and one checked response."""
+    template = _environ(headers)
+    status: list[int] = []
+
+    def start_response(line: str, response_headers: Any, exc_info: Any = None) -> Any:
+        status.append(int(line.split(" ", 1)[0]))
+        return None
+
+    def call() -> bytes:
+        environ = dict(template)
+        environ["wsgi.input"] = io.BytesIO(b"")
+        body: Iterable[bytes] = app(environ, start_response)
+        try:
+            return b"".join(body)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    body = call()
+    checked = (status[-1], body)
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            call()
+        status.clear()
+
+    return run, checked

@@ -1,0 +1,198 @@
+"""Session rows: cookie open and seal against the raw chain, and a session request
+through the ASGI (Starlette) and WSGI (Flask) hosts against the floor middleware.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from apps import asgi_driver, flask_app, starlette_app, wsgi_driver
+from floor import FloorAsgiMiddleware, FloorWsgiMiddleware
+from harness import Plan, Row, added_row, measure, ratio_row, skip_row
+from workload import USER_ID, Workload, make_workload
+
+__all__ = ["run"]
+
+
+def codec_rows(w: Workload, plan: Plan) -> list[Row]:
+    """Cookie open and seal: authplug's codec against the raw chain."""
+    from authplug.session import SessionCodec, SessionData
+
+    codec = SessionCodec(w.host.sessions.keyring, f"session:{w.host.sessions.cookie_name}")
+    sessions = w.host.sessions
+    sealed, raw, session = w.sealed, w.raw, w.session
+    headers = w.headers
+    now = time.time()
+    opened = codec.open(sealed)
+    if opened is None or SessionData.model_validate_json(opened[0]) != session:
+        raise RuntimeError("SessionCodec does not open the workload's cookie")
+    if sessions.read(headers, now).session != session:
+        raise RuntimeError("SessionManager.read does not find the workload's session")
+
+    def subject_open(n: int) -> None:
+        validate = SessionData.model_validate_json
+        for _ in range(n):
+            result = codec.open(sealed)
+            validate(result[0])  # type: ignore[index]
+
+    def raw_open(n: int) -> None:
+        for _ in range(n):
+            raw.open(sealed)
+
+    def manager_read(n: int) -> None:
+        for _ in range(n):
+            sessions.read(headers, now)
+
+    def subject_seal(n: int) -> None:
+        for _ in range(n):
+            codec.seal(session.model_dump_json().encode("utf-8"))
+
+    def raw_seal(n: int) -> None:
+        for _ in range(n):
+            raw.seal(session)
+
+    def manager_write(n: int) -> None:
+        for _ in range(n):
+            sessions.write(session)
+
+    t = measure({"read": manager_read, "open": subject_open, "raw_open": raw_open}, plan)
+    s = measure({"write": manager_write, "seal": subject_seal, "raw_seal": raw_seal}, plan)
+    return [
+        ratio_row(
+            "session cookie open (codec)",
+            "SessionCodec.open + SessionData.model_validate_json, 1.5 KB user",
+            "raw b64url (binascii) + reused AESGCM.decrypt + model_validate_json",
+            t["open"],
+            t["raw_open"],
+            1.15,
+        ),
+        _info(
+            ratio_row(
+                "session read (manager)",
+                "SessionManager.read: header scan, chunks, open, validate, lifetimes",
+                "the raw chain above (no header scan, no checks)",
+                t["read"],
+                t["raw_open"],
+                1.25,
+            )
+        ),
+        ratio_row(
+            "session seal (codec)",
+            "model_dump_json + SessionCodec.seal",
+            "raw model_dump_json + AESGCM.encrypt (fresh nonce) + b64url",
+            s["seal"],
+            s["raw_seal"],
+            1.15,
+        ),
+        _info(
+            ratio_row(
+                "session write (manager)",
+                "SessionManager.write: seal, chunk, ResponseCookie",
+                "the raw seal above",
+                s["write"],
+                s["raw_seal"],
+                1.25,
+            )
+        ),
+    ]
+
+
+def _info(row: Row) -> Row:
+    """Make ``row`` informational (no target of its own in the issue)."""
+    row.target = "report"
+    row.passed = None
+    return row
+
+
+def _check(name: str, checked: tuple[int, bytes], expect: str | None) -> None:
+    status, body = checked
+    if status != 200:
+        raise RuntimeError(f"{name}: status {status}, body {body[:200]!r}")
+    got = json.loads(body)["user"]
+    if got != expect:
+        raise RuntimeError(f"{name}: endpoint saw user {got!r}, expected {expect!r}")
+
+
+def asgi_row(w: Workload, plan: Plan) -> Row:
+    """A session request through ``authplug.asgi.AuthMiddleware`` in front of Starlette."""
+    figure = "request via ASGI (Starlette)"
+    measured = "GET /api/me with session cookie through authplug.asgi.AuthMiddleware"
+    baseline = "same endpoint behind the floor pure-ASGI middleware (b64 + GCM + validate)"
+    try:
+        from authplug.asgi import AuthMiddleware
+    except ImportError as exc:
+        return skip_row(figure, measured, baseline, "<= 1.25x", f"authplug.asgi missing: {exc}")
+    app = starlette_app()
+    loop = asyncio.new_event_loop()
+    try:
+        variants: dict[str, Any] = {
+            "authplug": AuthMiddleware(app, host=w.host),
+            "floor": FloorAsgiMiddleware(app, w.raw, w.first_chunk),
+            "alone": app,
+        }
+        batches = {}
+        for name, variant in variants.items():
+            batch, checked = asgi_driver(variant, w.headers, loop)
+            _check(f"asgi/{name}", checked, None if name == "alone" else USER_ID)
+            batches[name] = batch
+        t = measure(batches, plan)
+    finally:
+        loop.close()
+    return added_row(
+        figure,
+        measured,
+        baseline,
+        t,
+        alone="alone",
+        subject="authplug",
+        floor="floor",
+        limit=1.25,
+    )
+
+
+def wsgi_row(w: Workload, plan: Plan) -> Row:
+    """A session request through ``authplug.wsgi.AuthMiddleware`` in front of Flask."""
+    figure = "request via WSGI (Flask)"
+    measured = "GET /api/me with session cookie through authplug.wsgi.AuthMiddleware"
+    baseline = "same Flask endpoint behind the floor WSGI middleware"
+    try:
+        from authplug.wsgi import AuthMiddleware
+    except ImportError as exc:
+        return skip_row(figure, measured, baseline, "<= 1.25x", f"authplug.wsgi missing: {exc}")
+    app = flask_app()
+    variants: dict[str, Any] = {
+        "authplug": AuthMiddleware(app.wsgi_app, host=w.host),
+        "floor": FloorWsgiMiddleware(app.wsgi_app, w.raw, w.first_chunk),
+        "alone": app.wsgi_app,
+    }
+    batches = {}
+    for name, variant in variants.items():
+        batch, checked = wsgi_driver(variant, w.headers)
+        _check(f"wsgi/{name}", checked, None if name == "alone" else USER_ID)
+        batches[name] = batch
+    t = measure(batches, plan)
+    return added_row(
+        figure,
+        measured,
+        baseline,
+        t,
+        alone="alone",
+        subject="authplug",
+        floor="floor",
+        limit=1.25,
+    )
+
+
+def run(plan: Plan) -> list[Row]:
+    """Every session row."""
+    w = make_workload()
+    rows = codec_rows(w, plan)
+    for make in (asgi_row, wsgi_row):
+        try:
+            rows.append(make(make_workload(), plan))
+        except Exception as exc:  # one broken host must not hide the other rows
+            rows.append(skip_row(make.__name__, "", "", "<= 1.25x", f"{type(exc).__name__}: {exc}"))
+    return rows

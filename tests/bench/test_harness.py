@@ -1,0 +1,74 @@
+"""The harness: interleaved measurement and the arithmetic of the rows."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+from harness import Plan, Timing, added_row, calibrate, measure, ratio_row, skip_row
+
+
+def test_measure_times_every_subject_once_per_round_after_a_warm_up() -> None:
+    calls: dict[str, list[int]] = {"a": [], "b": []}
+
+    def subject(name: str):  # type: ignore[no-untyped-def]
+        return lambda n: calls[name].append(n)
+
+    timings = measure({"a": subject("a"), "b": subject("b")}, Plan(rounds=3), inner=7)
+
+    assert calls == {"a": [7] * 4, "b": [7] * 4}  # one warm-up + three rounds
+    assert set(timings) == {"a", "b"}
+    assert all(len(t.samples) == 3 for t in timings.values())
+    assert all(s >= 0 for t in timings.values() for s in t.samples)
+
+
+def test_measure_leaves_the_collector_as_it_found_it() -> None:
+    assert gc.isenabled()
+    measure({"a": lambda n: None}, Plan(rounds=2), inner=1)
+    assert gc.isenabled()
+
+
+def test_measure_disables_the_collector_while_a_batch_runs() -> None:
+    seen: list[bool] = []
+    measure({"a": lambda n: seen.append(gc.isenabled())}, Plan(rounds=2), inner=1)
+    assert seen[1:] == [False, False]  # the warm-up may run with it on
+
+
+def test_calibrate_grows_the_inner_count_for_a_cheap_batch() -> None:
+    assert calibrate(lambda n: None, 1_000_000, limit=4096) == 4096
+    assert calibrate(lambda n: sum(range(n * 100)), 2_000_000) >= 1
+
+
+def test_timing_median_and_best() -> None:
+    t = Timing((3000.0, 1000.0, 2000.0))
+    assert (t.median_ns, t.best_ns, t.median_us, t.best_us) == (2000.0, 1000.0, 2.0, 1.0)
+
+
+def test_ratio_row_passes_at_the_limit_and_misses_above_it() -> None:
+    base = Timing((1000.0,))
+    assert ratio_row("f", "m", "b", Timing((1150.0,)), base, 1.15).verdict == "PASS"
+    row = ratio_row("f", "m", "b", Timing((1160.0,)), base, 1.15)
+    assert row.verdict == "MISS"
+    assert row.ratio == pytest.approx(1.16)
+
+
+def test_added_row_divides_added_cost_by_the_floors_added_cost() -> None:
+    timings = {
+        "alone": Timing((20_000.0,)),
+        "floor": Timing((60_000.0,)),
+        "authplug": Timing((70_000.0,)),
+    }
+    row = added_row(
+        "f", "m", "b", timings, alone="alone", subject="authplug", floor="floor", limit=1.25
+    )
+    assert row.subject == pytest.approx(50.0)
+    assert row.base == pytest.approx(40.0)
+    assert row.ratio == pytest.approx(1.25)
+    assert row.verdict == "PASS"
+
+
+def test_skip_row_has_no_figures_and_says_why() -> None:
+    row = skip_row("f", "m", "b", "<= 1x", "not installed")
+    assert row.verdict == "SKIP"
+    assert row.as_dict()["note"] == "not installed"
+    assert row.as_dict()["subject"] is None
