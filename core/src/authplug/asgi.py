@@ -40,6 +40,7 @@ from authplug.singleflight import AsyncSingleFlight, SingleFlight
 
 if TYPE_CHECKING:
     from authplug.host import Host
+    from authplug.models import AuthenticatedUser
     from authplug.results import ResponseCookie
 
 __all__ = ["AuthMiddleware"]
@@ -123,6 +124,12 @@ class AuthMiddleware:
         if kind is PathKind.PUBLIC:
             await self.app(scope, receive, send)
             return
+        if kind is PathKind.PROTECTED:
+            user = lifecycle.session_user(scope["headers"], path)
+            if user is not None:
+                _attach_user(scope, user)
+                await self.app(scope, receive, send)
+                return
         request = self._request(scope, path)
         if kind is PathKind.AUTH:
             body = await _read_body(receive)
@@ -188,13 +195,18 @@ def _app_path(scope: Scope) -> str:
 
 
 def _attach(scope: Scope, outcome: Proceed) -> None:
-    """Hand the user to the application through the scope."""
-    scope["authplug.user"] = outcome.user
+    """Hand the outcome's user to the application through the scope."""
+    _attach_user(scope, outcome.user)
+
+
+def _attach_user(scope: Scope, user: AuthenticatedUser[Any, Any]) -> None:
+    """Hand ``user`` to the application through the scope."""
+    scope["authplug.user"] = user
     state = scope.get("state")
     if state is None:
-        scope["state"] = {"user": outcome.user}
+        scope["state"] = {"user": user}
     else:
-        state["user"] = outcome.user
+        state["user"] = user
 
 
 async def _read_body(receive: Receive) -> bytes | None:

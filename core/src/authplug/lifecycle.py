@@ -216,6 +216,9 @@ class Lifecycle:
             config.absolute_lifetime,
         )
         self._is_revoked = self.revocation.revoked.is_revoked
+        # Stateless providers authenticate every request; debug tracing wants
+        # every decision logged: both always take the full path.
+        self._full_path_only = self._stateless or self._tracer is not None
         self._logout = Logout(
             sessions=self._sessions,
             hooks=self._hooks,
@@ -248,6 +251,47 @@ class Lifecycle:
         return PathKind.PROTECTED
 
     # -- protected paths -------------------------------------------------------
+
+    def session_user(
+        self, headers: Sequence[tuple[bytes, bytes]], path: str
+    ) -> AuthenticatedUser[Any, Any] | None:
+        """The hot path, synchronous: the user of a session that needs nothing.
+
+        Hosts call this first for a protected path, before building an
+        :class:`~authplug.request.AuthRequest` or a coroutine. It returns the
+        user only when the request carries a valid, unrevoked session with no
+        validation or refresh due, no cookie to write and no access rule
+        denying ``path``. ``None`` means "not that simple": the host then
+        calls :meth:`protect`, which decides every other case (and reads the
+        cookie again, which happens at most about once a minute per session).
+
+        :param headers: ASGI-style header pairs (only ``cookie`` ones are read).
+        :param path: The path inside the application, for access rules.
+        """
+        if self._full_path_only:
+            return None
+        size = 0
+        for name, value in headers:
+            if name == b"cookie":
+                size += len(value)
+        if size == 0 or size > MAX_COOKIE_HEADER:
+            return None
+        now = self._clock()
+        read = self._sessions.read(headers, now)
+        session = read.session
+        if session is None or read.needs_reseal or read.clear:
+            return None
+        user = session.user
+        if (
+            now - session.validated_at >= self._validate_interval
+            or self._expiring(user, now)
+            or self._is_revoked(session.sid, now)
+            or self._sessions.touch(session, now) is not None
+        ):
+            return None
+        if self._access.rules and self._access.decide(path, user) is Decision.DENY:
+            return None
+        return user
 
     async def protect(
         self,

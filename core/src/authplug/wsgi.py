@@ -233,10 +233,23 @@ class AuthMiddleware:
         """Handle one WSGI request."""
         lifecycle = self.lifecycle
         raw_path = environ.get("PATH_INFO", "") or "/"
-        path = raw_path.encode("latin-1", "replace").decode("utf-8", "replace")
+        path = (
+            raw_path
+            if raw_path.isascii()
+            else raw_path.encode("latin-1", "replace").decode("utf-8", "replace")
+        )
         kind = lifecycle.classify(path)
         if kind is PathKind.PUBLIC:
             return self.app(environ, start_response)
+        cookie = environ.get("HTTP_COOKIE")
+        cookie_headers: Sequence[tuple[bytes, bytes]] = (
+            ((b"cookie", cookie.encode("latin-1", "replace")),) if isinstance(cookie, str) else ()
+        )
+        if kind is PathKind.PROTECTED:
+            user = lifecycle.session_user(cookie_headers, path)
+            if user is not None:
+                environ["authplug.user"] = user
+                return self.app(environ, start_response)
         request = AuthRequest(
             method=environ.get("REQUEST_METHOD", "GET").upper(),
             path=path,
@@ -254,10 +267,6 @@ class AuthMiddleware:
                 )
             request.body = body
             return _respond(start_response, _drive(lifecycle.auth_route(request)))
-        cookie = environ.get("HTTP_COOKIE")
-        cookie_headers = (
-            [(b"cookie", cookie.encode("latin-1", "replace"))] if isinstance(cookie, str) else []
-        )
         outcome = _drive(lifecycle.protect(request, cookie_headers))
         if isinstance(outcome, Respond):
             return _respond(start_response, outcome)

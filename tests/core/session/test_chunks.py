@@ -23,7 +23,7 @@ def test_split_and_reassemble() -> None:
     header = "; ".join(f"app.{i}={v}" for i, v in enumerate(values))
     scan = read_chunks(cookie(header), NAME, 3)
     assert scan == ChunkScan(value=sealed.encode(), indices=(0, 1, 2), malformed=False)
-    assert scan.count == 3
+    assert scan.chunk_count == 3
 
 
 def test_split_empty_and_exact_fit() -> None:

@@ -15,7 +15,7 @@ rejects the request.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from authplug.errors import SessionTooLargeError
 from authplug.session.cookie_header import find_cookies
@@ -33,8 +33,7 @@ _SCAN_LIMIT = 100
 _TILDE = b"~"
 
 
-@dataclass(frozen=True, slots=True)
-class ChunkScan:
+class ChunkScan(NamedTuple):
     """The session chunks one request carried.
 
     Attributes:
@@ -49,7 +48,7 @@ class ChunkScan:
     malformed: bool
 
     @property
-    def count(self) -> int:
+    def chunk_count(self) -> int:
         """How many chunk names the request used (highest index + 1; 0 when none)."""
         return self.indices[-1] + 1 if self.indices else 0
 

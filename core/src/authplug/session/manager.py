@@ -14,8 +14,7 @@ clears for every chunk the request carried.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, NamedTuple, TypeAlias
 
 from pydantic import ValidationError
 
@@ -43,8 +42,7 @@ ReadOutcome: TypeAlias = Literal[
 """Why :meth:`SessionManager.read` found no session (or ``valid``), for debug traces."""
 
 
-@dataclass(frozen=True, slots=True)
-class SessionRead:
+class SessionRead(NamedTuple):
     """What :meth:`SessionManager.read` found.
 
     Attributes:
@@ -161,7 +159,7 @@ class SessionManager:
                 session=session,
                 clear=(),
                 needs_reseal=old_key,
-                chunk_count=scan.count,
+                chunk_count=scan.chunk_count,
                 outcome="valid",
             )
         except Exception:  # a hostile cookie is "no session", never a 500
@@ -170,7 +168,7 @@ class SessionManager:
     def _reject(self, scan: ChunkScan | None, outcome: ReadOutcome) -> SessionRead:
         indices = scan.indices if scan is not None and scan.indices else (0,)
         clears = tuple(self.policy.clear(self.policy.chunk_name(i)) for i in indices)
-        count = scan.count if scan is not None else 0
+        count = scan.chunk_count if scan is not None else 0
         return SessionRead(session=None, clear=clears, chunk_count=count, outcome=outcome)
 
     # -- session lifecycle ---------------------------------------------------
