@@ -35,10 +35,13 @@ def test_session_rows(tiny_plan: Any) -> None:
     assert [r.figure for r in rows] == [
         "session cookie open (codec)",
         "session read (manager)",
+        "session read (manager, cache off)",
         "session seal (codec)",
         "session write (manager)",
         "request via ASGI (Starlette)",
+        "request via ASGI (Starlette), cache off",
         "request via WSGI (Flask)",
+        "request via WSGI (Flask), cache off",
     ]
     _assert_measured(rows)
 

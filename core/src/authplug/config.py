@@ -126,6 +126,8 @@ class AuthplugConfig(BaseModel):
         refresh_margin: Tokens expiring within this many seconds are refreshed.
         revocation_capacity: Most revoked session ids one process keeps in
             memory (checked on every request); the store keeps them all.
+        session_cache_size: Most recently opened session cookies one process
+            remembers, so a cookie sent again is not decrypted again (0: off).
         flow_lifetime: Seconds a login transaction (flow cookie) stays valid.
         public_paths: Paths that pass untouched (exact, or a prefix at a ``/``).
         default_redirect: Where a browser lands after login without a
@@ -152,6 +154,7 @@ class AuthplugConfig(BaseModel):
     validate_interval: Seconds = 300
     refresh_margin: int = Field(default=60, ge=0, le=3600)
     revocation_capacity: int = Field(default=100_000, ge=1, le=10_000_000)
+    session_cache_size: int = Field(default=2048, ge=0, le=1_000_000)
     flow_lifetime: Seconds = Field(default=600, le=3600)
     public_paths: list[str] = Field(default_factory=lambda: ["/login", "/static/"])
     default_redirect: str = "/"

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from authplug.config import AuthplugConfig
 from authplug.models import AuthenticatedUser
 from authplug.results import ResponseCookie
+from authplug.session.cache import OpenedSessionCache
 from authplug.session.chunks import ChunkScan, read_chunks, split_value
 from authplug.session.codec import SessionCodec
 from authplug.session.cookie_policy import CookiePolicy
@@ -89,6 +90,7 @@ class SessionManager:
     __slots__ = (
         "_absolute",
         "_budgets",
+        "_cache",
         "_flow_codec",
         "_flow_lifetime",
         "_idle",
@@ -120,6 +122,9 @@ class SessionManager:
         self._probe_budgets = tuple(
             self.policy.chunk_value_budget(i) for i in range(_SIZE_PROBE_CHUNKS)
         )
+        self._cache = (
+            OpenedSessionCache(config.session_cache_size) if config.session_cache_size else None
+        )
 
     # -- reading -------------------------------------------------------------
 
@@ -136,14 +141,21 @@ class SessionManager:
                 if scan.malformed:
                     return self._reject(scan, "malformed")
                 return _NO_SESSION
-            opened = self._session_codec.open(scan.value)
-            if opened is None:
-                return self._reject(scan, "unopenable")
-            plaintext, old_key = opened
-            try:
-                session = SessionData.model_validate_json(plaintext)
-            except ValidationError:
-                return self._reject(scan, "invalid")
+            cache = self._cache
+            cached = cache.get(scan.value) if cache is not None else None
+            if cached is None:
+                opened = self._session_codec.open(scan.value)
+                if opened is None:
+                    return self._reject(scan, "unopenable")
+                plaintext, old_key = opened
+                try:
+                    session = SessionData.model_validate_json(plaintext)
+                except ValidationError:
+                    return self._reject(scan, "invalid")
+                if cache is not None:
+                    cache.put(scan.value, (session, old_key))
+            else:
+                session, old_key = cached
             if not (
                 session.created_at <= now + CLOCK_SKEW
                 and session.last_seen_at <= now + CLOCK_SKEW
