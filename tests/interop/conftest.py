@@ -7,10 +7,7 @@ import json
 import os
 import shutil
 import subprocess
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,40 +53,36 @@ def node_mint() -> Callable[[dict[str, Any]], dict[str, Any]]:
     return mint
 
 
-@dataclass
 class JwksServer:
-    """A loopback server answering GET /jwks with ``jwks`` and recording requests."""
+    """The ``/jwks`` document of a loopback server (``tests/conftest.py``), by attribute."""
 
-    jwks: dict[str, Any] = field(default_factory=lambda: {"keys": []})
-    requests: list[str] = field(default_factory=list)
-    url: str = ""
+    def __init__(self, server: Any) -> None:
+        self._server = server
+        server.documents["/jwks"] = {"keys": []}
+
+    @property
+    def jwks(self) -> Any:
+        """The JWKS served at ``url``."""
+        return self._server.documents["/jwks"]
+
+    @jwks.setter
+    def jwks(self, value: Any) -> None:
+        self._server.documents["/jwks"] = value
+
+    @property
+    def requests(self) -> list[str]:
+        """Every path requested so far."""
+        requests: list[str] = self._server.requests
+        return requests
+
+    @property
+    def url(self) -> str:
+        """The JWKS URL."""
+        url: str = self._server.url_for("/jwks")
+        return url
 
 
 @pytest.fixture
-def jwks_server() -> Iterator[JwksServer]:
-    state = JwksServer()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.requests.append(self.path)
-            if self.path != "/jwks":
-                self.send_response(404)
-                self.end_headers()
-                return
-            body = json.dumps(state.jwks).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/jwk-set+json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/jwks"
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+def jwks_server(loopback: Callable[[], Any]) -> JwksServer:
+    """A loopback JWKS server whose document tests replace (rotation)."""
+    return JwksServer(loopback())

@@ -33,6 +33,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from authplug.host import host_or_load
 from authplug.lifecycle import MAX_AUTH_BODY, Lifecycle, PathKind, Proceed, Respond
 from authplug.request import AuthRequest
 from authplug.responses import mount_prefix
@@ -84,16 +85,9 @@ class AuthMiddleware:
         *,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        if host is None:
-            from authplug.loader import load
-
-            host = load()
         self.app = app
-        self.host = host
-        if clock is None:
-            self.lifecycle = Lifecycle(host, _AsyncRuntime())
-        else:
-            self.lifecycle = Lifecycle(host, _AsyncRuntime(), clock=clock)
+        self.host = host = host_or_load(host)
+        self.lifecycle = Lifecycle(host, _AsyncRuntime(), clock=clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection."""

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from authplug.session import SessionManager
     from authplug.stores import UserStore
 
-__all__ = ["Host", "PluginInfo", "build_host", "new_plugin_manager"]
+__all__ = ["Host", "PluginInfo", "build_host", "host_or_load", "new_plugin_manager"]
 
 
 def new_plugin_manager() -> pluggy.PluginManager:
@@ -91,6 +91,15 @@ class Host:
     def close(self) -> None:
         """Release the store and any other resources."""
         self.store.close()
+
+
+def host_or_load(host: Host | None) -> Host:
+    """``host``, or when it is ``None`` the one :func:`authplug.load` builds from config."""
+    if host is not None:
+        return host
+    from authplug.loader import load
+
+    return load()
 
 
 def _check_provider_hooks(pm: pluggy.PluginManager, provider: object, info: PluginInfo) -> None:

@@ -184,10 +184,11 @@ class Lifecycle:
         *,
         hooks: HookCalls | None = None,
         routes: Mapping[str, Route] | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         revoked: RevokedSessions | None = None,
     ) -> None:
         config = host.config
+        clock = time.time if clock is None else clock
         self.host = host
         self._runtime = runtime
         self._hooks = hooks if hooks is not None else host.hooks

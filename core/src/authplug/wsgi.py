@@ -34,6 +34,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from authplug.hookcalls import HookCalls
+from authplug.host import host_or_load
 from authplug.lifecycle import MAX_AUTH_BODY, Lifecycle, PathKind, Respond
 from authplug.request import AuthRequest
 from authplug.responses import mount_prefix
@@ -211,19 +212,11 @@ class AuthMiddleware:
         *,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        if host is None:
-            from authplug.loader import load
-
-            host = load()
         self.app = app
-        self.host = host
+        self.host = host = host_or_load(host)
         self.loop = BackgroundLoop()
         hooks = HookCalls(host.plugin_manager, resolve=self.loop.resolve)
-        runtime = _ThreadRuntime()
-        if clock is None:
-            self.lifecycle = Lifecycle(host, runtime, hooks=hooks)
-        else:
-            self.lifecycle = Lifecycle(host, runtime, hooks=hooks, clock=clock)
+        self.lifecycle = Lifecycle(host, _ThreadRuntime(), hooks=hooks, clock=clock)
 
     def close(self) -> None:
         """Stop the background event loop (if it was started)."""

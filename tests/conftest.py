@@ -1,0 +1,73 @@
+"""Fixtures every test folder shares: a loopback HTTP server that records requests.
+
+Used wherever a test needs a real server on 127.0.0.1 (JWKS endpoints, and
+the ``jku``/``x5u`` targets that must never be contacted).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+
+@dataclass
+class LoopbackServer:
+    """A JSON server on 127.0.0.1 that records every request path."""
+
+    documents: dict[str, Any] = field(default_factory=dict)
+    status: int = 200
+    requests: list[str] = field(default_factory=list)
+    redirect_to: str | None = None
+    url: str = ""
+
+    def url_for(self, path: str) -> str:
+        return f"{self.url}{path}"
+
+
+@pytest.fixture
+def loopback() -> Iterator[Callable[[], LoopbackServer]]:
+    """Factory of loopback servers (each in its own thread), shut down after the test."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start() -> LoopbackServer:
+        state = LoopbackServer()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                state.requests.append(self.path)
+                if state.redirect_to is not None:
+                    self.send_response(302)
+                    self.send_header("Location", state.redirect_to)
+                    self.end_headers()
+                    return
+                document = state.documents.get(self.path)
+                if document is None or state.status != 200:
+                    self.send_response(404 if document is None else state.status)
+                    self.end_headers()
+                    return
+                body = document if isinstance(document, bytes) else json.dumps(document).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        state.url = f"http://127.0.0.1:{server.server_address[1]}"
+        threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
+        servers.append(server)
+        return state
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
