@@ -362,7 +362,7 @@ class Lifecycle:
         """A revoked session (logged out, replaced by a login): no session, cookies cleared."""
         if self._tracer is not None:
             self._tracer.step("session", outcome="revoked")
-        cleared = self._sessions.clear(read.chunk_count)
+        cleared = self._sessions.clear(read.chunk_count, self._flow_names(request))
         return await self._without_session(request, cleared, read.chunk_count)
 
     def _expiring(self, user: AuthenticatedUser[Any, Any], now: float) -> bool:
@@ -416,7 +416,7 @@ class Lifecycle:
         except ForceUserToReauthenticateError as exc:
             if self._tracer is not None:
                 self._tracer.step("session", outcome="ended", reason=exc.code)
-            cleared = self._sessions.clear(read.chunk_count)
+            cleared = self._sessions.clear(read.chunk_count, self._flow_names(request))
             return await self._without_session(request, cleared, read.chunk_count)
         update: dict[str, Any] = {"validated_at": now, "last_seen_at": now}
         if new_user is not None:
@@ -486,6 +486,10 @@ class Lifecycle:
                 return self._responses.not_authenticated_json(request, out)
             return redirect(app_location(request.root_path, result.location), out, result.status)
         return provider_response(result, out)
+
+    def _flow_names(self, request: AuthRequest) -> tuple[str, ...]:
+        """The request's flow cookies, cleared with the session when it ends."""
+        return self._sessions.flow_cookie_names(request.headers)
 
     @staticmethod
     def _return_path(request: AuthRequest) -> str:

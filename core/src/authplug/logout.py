@@ -180,10 +180,11 @@ class Logout:
             return self._responses.method_not_allowed(request, allow, text)
         now = self._clock()
         read = self._sessions.read(request.headers, now)
+        flows = self._sessions.flow_cookie_names(request.headers)
         session = read.session
         clear = read.clear
         if session is not None and self._revocation.is_revoked(session, now):
-            session, clear = None, self._sessions.clear(read.chunk_count)
+            session, clear = None, self._sessions.clear(read.chunk_count, flows)
         home = app_location(request.root_path, self._default)
         if request.method == "GET":
             if session is None:
@@ -202,7 +203,7 @@ class Logout:
             )
             return html_response(200, page("Sign out", "Do you want to sign out?", form))
         if session is None:
-            return redirect(home, self._sessions.clear(read.chunk_count), status=303)
+            return redirect(home, self._sessions.clear(read.chunk_count, flows), status=303)
         supplied = request.form.get(CSRF_FIELD, "")
         if not supplied or not self.tokens.verify(session.sid, supplied):
             if self._tracer is not None:
@@ -214,7 +215,7 @@ class Logout:
                 "Sign-out refused",
                 "The sign-out form expired or came from another site. Please try again.",
             )
-        cleared = self._sessions.clear(read.chunk_count)
+        cleared = self._sessions.clear(read.chunk_count, flows)
         if await self._revocation.check_store(session, now):
             return redirect(home, cleared, status=303)  # ended by another process already
         await self._revocation.revoke(session, now)

@@ -26,18 +26,18 @@ async def test_unauthenticated_browser_is_sent_to_login_with_return_to(
     location = response.headers["location"]
     assert location.startswith("/auth/test/login?state=")
     set_cookies = kit.set_cookie_headers(response.headers)
-    assert FLOW in kit.cookie_pairs(set_cookies)
-    assert not any(c.startswith(SESSION) for c in kit.cookie_pairs(set_cookies))
+    state = parse_qs(urlsplit(location).query)["state"][0]
+    # One cookie per login transaction, named for its state.
+    assert list(kit.cookie_pairs(set_cookies)) == [f"{FLOW}.{state}"]
     assert provider.authenticate_calls == 1
 
     # The IdP sends the browser back to the callback with the state.
-    state = parse_qs(urlsplit(location).query)["state"][0]
     done = await client.get("/auth/test/login", params={"user": "alice", "state": state})
     assert done.status_code == 302
     assert done.headers["location"] == "/reports/q3?x=1"
     pairs = kit.cookie_pairs(kit.set_cookie_headers(done.headers))
     assert f"{SESSION}.0" in pairs
-    assert FLOW in kit.cleared_names(kit.set_cookie_headers(done.headers))
+    assert f"{FLOW}.{state}" in kit.cleared_names(kit.set_cookie_headers(done.headers))
     assert [u.user_id for u in store.logins] == ["alice"]
     record = store.get("alice")
     assert record is not None

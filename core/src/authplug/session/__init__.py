@@ -1,4 +1,4 @@
-"""Encrypted, chunked session cookies and the login-flow cookie.
+"""Encrypted, chunked session cookies and one login-flow cookie per login transaction.
 
 The host uses :class:`SessionManager` (one per application); the rest is
 exported for tools and tests:

@@ -7,12 +7,13 @@ which makes the browser refuse it over plain HTTP, from a sub-domain or with
 another path.
 
 The session cookie's ``Max-Age`` is the absolute session lifetime (the
-payload enforces the idle and absolute limits itself). The flow cookie lives
-``flow_lifetime`` seconds and is ``SameSite=Lax`` too: authplug's callbacks
-are top-level GET navigations, which Lax cookies accompany. A SAML HTTP-POST
-binding or an OIDC ``response_mode=form_post`` callback is a cross-site POST
-and would need the flow cookie (never the session cookie) to be
-``SameSite=None; Secure``.
+payload enforces the idle and absolute limits itself). Each login transaction
+has its own flow cookie, ``<flow_name>.<txn_id>`` (see
+:mod:`authplug.session.flow`), which lives ``flow_lifetime`` seconds and is
+``SameSite=Lax`` too: authplug's callbacks are top-level GET navigations,
+which Lax cookies accompany. A SAML HTTP-POST binding or an OIDC
+``response_mode=form_post`` callback is a cross-site POST and would need the
+flow cookies (never the session cookie) to be ``SameSite=None; Secure``.
 
 Sizes are counted in bytes of the whole ``Set-Cookie`` header value (name,
 ``=``, value and attributes), which stays below :data:`MAX_HEADER_VALUE`
@@ -49,9 +50,11 @@ class CookiePolicy:
         secure: Whether cookies are ``Secure`` and ``__Host-`` prefixed.
         session_name: Effective base name of the session cookie; chunks are
             ``<session_name>.0``, ``<session_name>.1``, ...
-        flow_name: Effective name of the (single) flow cookie.
+        flow_name: Effective base name of the flow cookies: transaction
+            ``txn_id`` is stored in ``<flow_name>.<txn_id>``. The bare name is
+            the single flow cookie of earlier versions, only ever cleared.
         session_max_age: ``Max-Age`` of session chunks (the absolute lifetime).
-        flow_max_age: ``Max-Age`` of the flow cookie.
+        flow_max_age: ``Max-Age`` of the flow cookies.
         max_chunks: Most chunks one session may use.
     """
 
@@ -92,10 +95,14 @@ class CookiePolicy:
             same_site="lax",
         )
 
-    def flow_cookie(self, value: str) -> ResponseCookie:
-        """The ``Set-Cookie`` for the flow cookie."""
+    def flow_txn_name(self, txn_id: str) -> str:
+        """The name of the flow cookie holding transaction ``txn_id``."""
+        return f"{self.flow_name}.{txn_id}"
+
+    def flow_cookie(self, txn_id: str, value: str) -> ResponseCookie:
+        """The ``Set-Cookie`` for the flow cookie of transaction ``txn_id``."""
         return ResponseCookie(
-            name=self.flow_name,
+            name=self.flow_txn_name(txn_id),
             value=value,
             max_age=self.flow_max_age,
             path="/",
@@ -113,6 +120,10 @@ class CookiePolicy:
         overhead = len(self.session_cookie(index, "").header_value())
         return MAX_HEADER_VALUE - 1 - overhead
 
-    def flow_value_budget(self) -> int:
-        """Most value bytes the flow cookie may hold (header value stays < 4096)."""
-        return MAX_HEADER_VALUE - 1 - len(self.flow_cookie("").header_value())
+    def flow_value_budget(self, txn_id_length: int) -> int:
+        """Most value bytes a flow cookie may hold (header value stays < 4096).
+
+        :param txn_id_length: Length of the transaction ids in the names.
+        """
+        overhead = len(self.flow_cookie("x" * txn_id_length, "").header_value())
+        return MAX_HEADER_VALUE - 1 - overhead

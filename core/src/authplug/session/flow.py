@@ -1,90 +1,172 @@
-"""``FlowTransactions``: login-transaction state in the encrypted flow cookie.
+"""``FlowTransactions``: one encrypted cookie per login transaction.
 
-One cookie holds a short list of records ``{txn_id, data, return_to,
-expires_at}``, sealed by the same codec as the session with its own
-associated data (a flow cookie never opens as a session cookie, nor the
-reverse). Each request reads the records, merges its changes and writes the
-list back (read-merge-write), so interleaved logins in two tabs both
-complete: tab A begins, tab B begins (its cookie keeps A's record), each
-callback consumes only its own record. Records are single-use, expired ones
-are dropped, and at most :data:`MAX_RECORDS` are kept (oldest dropped first,
-also when the cookie would exceed its byte budget).
+Cookie layout
+-------------
 
-Limitation: two ``begin`` responses racing in the browser (both requests
-read the same cookie before either answer arrived) each write a list
-without the other's record; the last ``Set-Cookie`` wins and the other
-login must be restarted. One cookie cannot do better.
+Every login transaction (OAuth ``state``/``nonce``/PKCE verifier, a SAML
+request id, the ``return_to`` captured when the login started) has its own
+cookie::
+
+    <flow base name>.<txn_id>=<sealed FlowEntry>
+    e.g. __Host-authplug_flow.q3VvKx0c1Yd6tS2mH9bQzA=AQx...
+
+* The base name is :attr:`CookiePolicy.flow_name
+  <authplug.session.cookie_policy.CookiePolicy.flow_name>` (``authplug_flow``,
+  ``__Host-authplug_flow`` when cookies are secure).
+* ``txn_id`` is a fresh random 128-bit id, base64url without padding
+  (:data:`TXN_ID_LENGTH` characters). It is the OAuth ``state`` and travels in
+  URLs anyway; it is not a secret.
+* The value is sealed by the session codec with associated data
+  ``flow:<base name>:<txn_id>``: a flow cookie renamed to another transaction,
+  presented as a session chunk, or taken from another application sharing the
+  key fails to open.
+* The sealed :class:`FlowEntry` holds the provider's data, ``return_to`` and
+  ``expires_at`` (``flow_lifetime`` after :meth:`FlowTransactions.begin`); the
+  cookie's ``Max-Age`` is ``flow_lifetime`` too. Attributes are those of
+  every authplug cookie: ``HttpOnly``, ``SameSite=Lax``, ``Path=/``, and
+  ``Secure`` with the ``__Host-`` prefix outside development.
+
+Why one cookie per transaction: two tabs starting a login at the same moment
+send the same Cookie header. With one shared cookie each response would carry
+a list without the other's record, the browser would keep the last
+``Set-Cookie`` and the other tab's callback would find no transaction. With
+distinct names the browser keeps both cookies side by side and each callback
+consumes its own, in any order.
+
+Work per request is bounded:
+
+* :meth:`SessionManager.open_flow <authplug.session.SessionManager.open_flow>`
+  scans the Cookie header bytes for the flow cookies' names and decrypts
+  nothing; it reads at most :data:`SCAN_LIMIT` of them.
+* :meth:`FlowTransactions.consume` opens only the cookie named for the
+  transaction (a dictionary lookup; a targeted search of the header when the
+  request carried more than :data:`SCAN_LIMIT`), checks its expiry and clears
+  it on the response (single use), whatever it held.
+* :meth:`FlowTransactions.begin` keeps at most :data:`MAX_FLOWS` transactions
+  per browser: over the cap, the cookies beyond the newest
+  :data:`MAX_FLOWS` in header order (browsers list older cookies first) are
+  cleared unread, and of those, the unopenable, expired and oldest by
+  ``expires_at`` are cleared: at most :data:`MAX_FLOWS` decryptions, only on
+  ``begin``, which is rare.
+* A value longer than a flow cookie can be is dropped before decoding; a
+  duplicated name is unusable. Unusable cookies are cleared when touched.
+* The bare base name (the single list-holding flow cookie of earlier
+  versions) is cleared whenever a request carries it.
+
+Not built: a SAML HTTP-POST binding or an OIDC ``response_mode=form_post``
+callback is a cross-site POST, which ``SameSite=Lax`` cookies do not
+accompany; it would need the flow cookies (never the session cookie) to be
+``SameSite=None; Secure``.
 """
 
 from __future__ import annotations
 
-import hmac
+import re
 import secrets
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from authplug.errors import SessionTooLargeError
 from authplug.request import FlowRecord
 from authplug.results import ResponseCookie
-from authplug.session.chunks import MAX_CHUNK_LENGTH
 from authplug.session.codec import SessionCodec
 from authplug.session.cookie_header import find_cookies
 from authplug.session.cookie_policy import CookiePolicy
+from authplug.session.keyring import KeyRing
 
-__all__ = ["MAX_RECORDS", "FlowEntry", "FlowState", "FlowTransactions", "read_flow_state"]
+__all__ = [
+    "MAX_FLOWS",
+    "MAX_RETURN_TO",
+    "SCAN_LIMIT",
+    "TXN_ID_LENGTH",
+    "FlowEntry",
+    "FlowScan",
+    "FlowTransactions",
+    "flow_purpose",
+    "scan_flow_cookies",
+]
 
-MAX_RECORDS = 8
-"""Most login transactions one flow cookie keeps."""
+MAX_FLOWS = 4
+"""Most login transactions (flow cookies) one browser keeps; ``begin`` clears the oldest."""
+
+SCAN_LIMIT = 16
+"""Most flow cookies read from one request's Cookie header."""
+
+TXN_ID_LENGTH = 22
+"""Characters of a transaction id (128 random bits, base64url without padding)."""
 
 MAX_RETURN_TO = 1024
 """Longer ``return_to`` paths are not stored (the login lands on the default page)."""
 
 _CLOCK_SKEW = 60.0
+_DOT = 0x2E
+_TXN_ID = re.compile(f"[A-Za-z0-9_-]{{{TXN_ID_LENGTH}}}")
+_TXN_ID_BYTES = re.compile(_TXN_ID.pattern.encode("ascii"))
+
+
+def flow_purpose(base_name: str, txn_id: str) -> str:
+    """The codec purpose (associated data) of transaction ``txn_id``'s cookie."""
+    return f"flow:{base_name}:{txn_id}"
 
 
 class FlowEntry(BaseModel):
-    """One stored login transaction."""
+    """One stored login transaction: the sealed content of its flow cookie."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    txn_id: str = Field(min_length=16, max_length=64)
+    txn_id: str = Field(min_length=TXN_ID_LENGTH, max_length=TXN_ID_LENGTH)
     data: dict[str, str]
     return_to: str | None = Field(default=None, max_length=MAX_RETURN_TO)
     expires_at: float = Field(allow_inf_nan=False)
 
 
-class FlowState(BaseModel):
-    """The sealed content of the flow cookie: the pending transactions, oldest first."""
+class FlowScan(NamedTuple):
+    """The flow cookies a request carried, found without decrypting anything.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Attributes:
+        cookies: ``(txn_id, value)`` in header order (a duplicated name
+            appears twice); at most :data:`SCAN_LIMIT` cookies were read.
+        legacy: The request carried the bare base name (earlier versions'
+            single flow cookie).
+        overflow: More flow cookies came than were read.
+    """
 
-    records: tuple[FlowEntry, ...] = Field(default=(), max_length=MAX_RECORDS)
+    cookies: tuple[tuple[str, bytes], ...] = ()
+    legacy: bool = False
+    overflow: bool = False
 
 
-def read_flow_state(
-    headers: Sequence[tuple[bytes, bytes]], codec: SessionCodec, name: str
-) -> tuple[FlowState | None, bool]:
-    """Open the flow cookie ``name`` of a request.
+_NO_FLOWS = FlowScan()
 
-    :returns: ``(state, present)``: ``state`` is ``None`` when no flow cookie
-        came or it was unusable (malformed, tampered, duplicated, oversized);
-        ``present`` says whether the request carried a flow cookie at all.
-        Never raises.
+
+def scan_flow_cookies(headers: Sequence[tuple[bytes, bytes]], base_name: str) -> FlowScan:
+    """Find the flow cookies named ``<base_name>.<txn_id>`` (and ``base_name``). Never raises.
+
+    Names under the base name that are not a well-formed transaction id are
+    ignored (never echoed back in a ``Set-Cookie``).
     """
     try:
-        found, overflow = find_cookies(headers, name.encode("ascii"), max_suffix=0, limit=1)
-        if not found:
-            return None, False
-        value = found[0][1]
-        if overflow or len(value) > MAX_CHUNK_LENGTH:
-            return None, True
-        opened = codec.open(value)
-        if opened is None:
-            return None, True
-        return FlowState.model_validate_json(opened[0]), True
-    except (ValidationError, ValueError):
-        return None, True
+        found, overflow = find_cookies(
+            headers, base_name.encode("ascii"), max_suffix=1 + TXN_ID_LENGTH, limit=SCAN_LIMIT
+        )
+    except Exception:  # a hostile header is "no flow cookies", never a 500
+        return _NO_FLOWS
+    if not found:
+        return _NO_FLOWS
+    legacy = False
+    cookies: list[tuple[str, bytes]] = []
+    for suffix, value in found[:SCAN_LIMIT]:
+        if not suffix:
+            legacy = True
+        elif (
+            len(suffix) == 1 + TXN_ID_LENGTH
+            and suffix[0] == _DOT
+            and _TXN_ID_BYTES.fullmatch(suffix, 1) is not None
+        ):
+            cookies.append((suffix[1:].decode("ascii"), value))
+    return FlowScan(tuple(cookies), legacy, overflow)
 
 
 class FlowTransactions:
@@ -94,33 +176,62 @@ class FlowTransactions:
     <authplug.session.SessionManager.open_flow>`; after the request, write
     :meth:`cookies` on the response.
 
+    :param scan: The request's flow cookies (:func:`scan_flow_cookies`).
+    :param headers: The request's headers, searched again only when the
+        request carried more flow cookies than were scanned.
+    :param keyring: The cookie keys.
+    :param policy: Cookie names and attributes.
+    :param now: Current time, epoch seconds.
+    :param lifetime: Seconds a new transaction stays valid.
+
     Attributes:
-        return_to: Same-origin path stored in the next record :meth:`begin`
-            creates; set by the host (already checked to be same-origin)
-            before the provider runs.
+        return_to: Same-origin path stored in the next transaction
+            :meth:`begin` creates; set by the host (already checked to be
+            same-origin) before the provider runs.
     """
 
-    __slots__ = ("_changed", "_codec", "_lifetime", "_now", "_policy", "_records", "return_to")
+    __slots__ = (
+        "_budget",
+        "_cleared",
+        "_headers",
+        "_keyring",
+        "_legacy",
+        "_lifetime",
+        "_new",
+        "_now",
+        "_opened",
+        "_overflow",
+        "_policy",
+        "_present",
+        "return_to",
+    )
 
     def __init__(
         self,
-        records: Sequence[FlowEntry],
+        scan: FlowScan,
         *,
-        codec: SessionCodec,
+        headers: Sequence[tuple[bytes, bytes]] = (),
+        keyring: KeyRing,
         policy: CookiePolicy,
         now: float,
         lifetime: float,
-        changed: bool = False,
     ) -> None:
-        self._codec = codec
+        self._keyring = keyring
         self._policy = policy
         self._now = now
         self._lifetime = lifetime
-        self._changed = changed
-        live = [r for r in records if now < r.expires_at <= now + lifetime + _CLOCK_SKEW]
-        if len(live) != len(records):
-            self._changed = True
-        self._records: list[FlowEntry] = live[-MAX_RECORDS:]
+        self._headers = headers
+        self._budget = policy.flow_value_budget(TXN_ID_LENGTH)
+        self._legacy = scan.legacy
+        self._overflow = scan.overflow
+        present: dict[str, bytes | None] = {}
+        for txn_id, value in scan.cookies:
+            # A duplicated name (two paths, a planted copy) is unusable.
+            present[txn_id] = None if txn_id in present else value
+        self._present = present
+        self._opened: dict[str, FlowEntry | None] = {}
+        self._cleared: dict[str, None] = {}
+        self._new: dict[str, tuple[FlowEntry, str]] = {}
         self.return_to: str | None = None
 
     def set_return_to(self, path: str | None) -> None:
@@ -129,18 +240,36 @@ class FlowTransactions:
 
     @property
     def changed(self) -> bool:
-        """Whether the flow cookie must be written (or cleared) on the response."""
-        return self._changed
+        """Whether the response must set or clear any flow cookie."""
+        return bool(self._new or self._cleared or self._legacy)
 
     @property
     def pending(self) -> int:
-        """How many unexpired transactions are stored."""
-        return len(self._records)
+        """Transactions the browser keeps after this response (expiry not checked).
+
+        The flow cookies the request carried and the response does not clear,
+        plus those begun during the request and not consumed.
+        """
+        kept = sum(1 for txn_id in self._present if txn_id not in self._cleared)
+        return kept + len(self._new)
+
+    @property
+    def present_names(self) -> tuple[str, ...]:
+        """Names of the flow cookies the request carried (the legacy name included)."""
+        names = [self._policy.flow_txn_name(txn_id) for txn_id in self._present]
+        if self._legacy:
+            names.append(self._policy.flow_name)
+        return tuple(names)
+
+    # -- transactions ----------------------------------------------------------
 
     def begin(self, data: Mapping[str, str]) -> str:
         """Store ``data`` (and :attr:`return_to`) for a new transaction; return its id.
 
         The id is a fresh random 128-bit value, suitable as OAuth ``state``.
+        Over :data:`MAX_FLOWS` transactions, the oldest are cleared.
+
+        :raises SessionTooLargeError: the transaction does not fit in a cookie.
         """
         stored = {str(k): str(v) for k, v in data.items()}
         return_to = self.return_to
@@ -153,44 +282,101 @@ class FlowTransactions:
             return_to=return_to,
             expires_at=self._now + self._lifetime,
         )
-        self._records.append(entry)
-        del self._records[:-MAX_RECORDS]
-        self._changed = True
+        value = self._codec(txn_id).seal(entry.model_dump_json().encode("utf-8"))
+        if len(value) > self._budget:
+            raise SessionTooLargeError("a login transaction's data does not fit in a flow cookie")
+        self._new[txn_id] = (entry, value)
+        self._enforce_cap()
         return txn_id
 
     def consume(self, txn_id: str) -> FlowRecord | None:
-        """Remove transaction ``txn_id`` and return it; ``None`` when unknown or expired."""
-        if not isinstance(txn_id, str) or not txn_id:
+        """Return transaction ``txn_id`` and clear its cookie.
+
+        :returns: The record; ``None`` when the id is malformed or unknown,
+            the cookie was already consumed, or is expired, tampered,
+            renamed or duplicated (its cookie is cleared all the same).
+        """
+        if not isinstance(txn_id, str) or _TXN_ID.fullmatch(txn_id) is None:
             return None
-        wanted = txn_id.encode("utf-8", "replace")
-        for position, entry in enumerate(self._records):
-            if hmac.compare_digest(entry.txn_id.encode("utf-8"), wanted):
-                del self._records[position]
-                self._changed = True
-                if entry.expires_at <= self._now:
-                    return None
-                return FlowRecord(
-                    txn_id=entry.txn_id, data=dict(entry.data), return_to=entry.return_to
-                )
-        return None
+        fresh = self._new.pop(txn_id, None)
+        if fresh is not None:
+            return _record(fresh[0])
+        if txn_id in self._cleared:
+            return None
+        if txn_id not in self._present and not (self._overflow and self._find(txn_id)):
+            return None
+        entry = self._open(txn_id)
+        self._cleared[txn_id] = None
+        return _record(entry) if entry is not None else None
 
     def cookies(self) -> tuple[ResponseCookie, ...]:
-        """The flow cookie to write: the records when any remain, else a clear.
+        """The flow cookies to set (new transactions) and to clear; empty when unchanged."""
+        policy = self._policy
+        out = [policy.flow_cookie(txn_id, value) for txn_id, (_, value) in self._new.items()]
+        out.extend(policy.clear(policy.flow_txn_name(txn_id)) for txn_id in self._cleared)
+        if self._legacy:
+            out.append(policy.clear(policy.flow_name))
+        return tuple(out)
 
-        Empty when nothing changed. Oldest records are dropped until the
-        cookie fits its byte budget.
+    # -- internals -------------------------------------------------------------
 
-        :raises SessionTooLargeError: the newest record alone does not fit.
-        """
-        if not self._changed:
-            return ()
-        if not self._records:
-            return (self._policy.clear(self._policy.flow_name),)
-        budget = self._policy.flow_value_budget()
-        records = list(self._records)
-        while records:
-            value = self._codec.seal(FlowState(records=tuple(records)).model_dump_json().encode())
-            if len(value) <= budget:
-                return (self._policy.flow_cookie(value),)
-            records.pop(0)
-        raise SessionTooLargeError("a login transaction's data does not fit in the flow cookie")
+    def _codec(self, txn_id: str) -> SessionCodec:
+        return SessionCodec(self._keyring, flow_purpose(self._policy.flow_name, txn_id))
+
+    def _find(self, txn_id: str) -> bool:
+        """Search the headers for ``txn_id``'s cookie (more came than were scanned)."""
+        try:
+            name = self._policy.flow_txn_name(txn_id).encode("ascii")
+            found, overflow = find_cookies(self._headers, name, max_suffix=0, limit=1)
+        except Exception:  # a hostile header is "not found", never a 500
+            return False
+        if not found:
+            return False
+        self._present[txn_id] = None if overflow else found[0][1]
+        return True
+
+    def _open(self, txn_id: str) -> FlowEntry | None:
+        """The unexpired entry in ``txn_id``'s cookie, or ``None``; decrypts once per request."""
+        if txn_id in self._opened:
+            return self._opened[txn_id]
+        entry: FlowEntry | None = None
+        value = self._present.get(txn_id)
+        if value is not None and len(value) <= self._budget:
+            opened = self._codec(txn_id).open(value)
+            if opened is not None:
+                try:
+                    entry = FlowEntry.model_validate_json(opened[0])
+                except (ValidationError, ValueError):
+                    entry = None
+        if entry is not None and not (
+            entry.txn_id == txn_id
+            and self._now < entry.expires_at <= self._now + self._lifetime + _CLOCK_SKEW
+        ):
+            entry = None
+        self._opened[txn_id] = entry
+        return entry
+
+    def _enforce_cap(self) -> None:
+        """Clear the oldest transactions beyond :data:`MAX_FLOWS` (at most that many opened)."""
+        live = [txn_id for txn_id in self._present if txn_id not in self._cleared]
+        if len(live) + len(self._new) <= MAX_FLOWS:
+            return
+        for txn_id in live[:-MAX_FLOWS]:  # older than the newest MAX_FLOWS: cleared unread
+            self._cleared[txn_id] = None
+        dated: list[tuple[float, int, str]] = []
+        for position, txn_id in enumerate(live[-MAX_FLOWS:]):
+            entry = self._open(txn_id)
+            if entry is None:
+                self._cleared[txn_id] = None
+            else:
+                dated.append((entry.expires_at, position, txn_id))
+        dated.sort()
+        room = max(0, MAX_FLOWS - len(self._new))
+        for _, _, txn_id in dated[: max(0, len(dated) - room)]:
+            self._cleared[txn_id] = None
+        while len(self._new) > MAX_FLOWS:
+            del self._new[next(iter(self._new))]
+
+
+def _record(entry: FlowEntry) -> FlowRecord:
+    return FlowRecord(txn_id=entry.txn_id, data=dict(entry.data), return_to=entry.return_to)

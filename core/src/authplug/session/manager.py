@@ -13,7 +13,7 @@ clears for every chunk the request carried.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal, NamedTuple, TypeAlias
 
 from pydantic import ValidationError
@@ -25,7 +25,7 @@ from authplug.session.cache import OpenedSessionCache
 from authplug.session.chunks import ChunkScan, read_chunks, split_value
 from authplug.session.codec import SessionCodec
 from authplug.session.cookie_policy import CookiePolicy
-from authplug.session.flow import FlowTransactions, read_flow_state
+from authplug.session.flow import FlowTransactions, scan_flow_cookies
 from authplug.session.keyring import KeyRing
 from authplug.session.payload import SessionData
 
@@ -82,7 +82,10 @@ class SessionManager:
     Attributes:
         cookie_name: Effective base name of the session cookie (``__Host-``
             prefixed when cookies are secure); chunks are ``<name>.0``, ...
-        flow_cookie_name: Effective name of the flow cookie.
+        flow_cookie_name: Effective base name of the flow cookies: each login
+            transaction has its own, ``<flow_cookie_name>.<txn_id>`` (see
+            :mod:`authplug.session.flow`); the bare name is the single flow
+            cookie of earlier versions, cleared by :meth:`clear`.
         policy: Cookie names, attributes and budgets.
         keyring: The key ring.
     """
@@ -91,7 +94,6 @@ class SessionManager:
         "_absolute",
         "_budgets",
         "_cache",
-        "_flow_codec",
         "_flow_lifetime",
         "_idle",
         "_name_bytes",
@@ -111,7 +113,6 @@ class SessionManager:
         self.flow_cookie_name = self.policy.flow_name
         self._name_bytes = self.cookie_name.encode("ascii")
         self._session_codec = SessionCodec(self.keyring, f"session:{self.cookie_name}")
-        self._flow_codec = SessionCodec(self.keyring, f"flow:{self.flow_cookie_name}")
         self._idle = float(config.idle_timeout)
         self._absolute = float(config.absolute_lifetime)
         self._flow_lifetime = float(config.flow_lifetime)
@@ -224,10 +225,17 @@ class SessionManager:
         )
         return tuple(cookies)
 
-    def clear(self, chunk_count: int) -> tuple[ResponseCookie, ...]:
-        """Delete every session chunk (at least chunk 0) and the flow cookie."""
+    def clear(self, chunk_count: int, flow_names: Iterable[str] = ()) -> tuple[ResponseCookie, ...]:
+        """Delete every session chunk (at least chunk 0) and the flow cookies.
+
+        :param chunk_count: How many chunk names the request used.
+        :param flow_names: The request's flow cookies
+            (:meth:`flow_cookie_names`); the bare flow base name (earlier
+            versions' single flow cookie) is always cleared.
+        """
         cookies = [self.policy.clear(self.policy.chunk_name(i)) for i in range(max(1, chunk_count))]
-        cookies.append(self.policy.clear(self.flow_cookie_name))
+        names = dict.fromkeys((self.flow_cookie_name, *flow_names))
+        cookies.extend(self.policy.clear(name) for name in names)
         return tuple(cookies)
 
     def encoded_size(self, session: SessionData) -> int:
@@ -249,14 +257,28 @@ class SessionManager:
     # -- login transactions --------------------------------------------------
 
     def open_flow(self, headers: Sequence[tuple[bytes, bytes]], now: float) -> FlowTransactions:
-        """The request's login transactions (empty when the flow cookie is absent or bad)."""
-        state, present = read_flow_state(headers, self._flow_codec, self.flow_cookie_name)
-        records = state.records if state is not None else ()
+        """The request's login transactions. Never raises.
+
+        Finds the request's flow cookies without decrypting any;
+        :meth:`FlowTransactions.consume` opens only the one it is asked for.
+        """
         return FlowTransactions(
-            records,
-            codec=self._flow_codec,
+            scan_flow_cookies(headers, self.flow_cookie_name),
+            headers=headers,
+            keyring=self.keyring,
             policy=self.policy,
             now=now,
             lifetime=self._flow_lifetime,
-            changed=present and state is None,
         )
+
+    def flow_cookie_names(self, headers: Sequence[tuple[bytes, bytes]]) -> tuple[str, ...]:
+        """Names of the flow cookies a request carried, for :meth:`clear`. Never raises.
+
+        Decrypts nothing; at most :data:`~authplug.session.flow.SCAN_LIMIT`
+        names (plus the bare base name when present).
+        """
+        scan = scan_flow_cookies(headers, self.flow_cookie_name)
+        names = dict.fromkeys(self.policy.flow_txn_name(txn_id) for txn_id, _ in scan.cookies)
+        if scan.legacy:
+            names[self.flow_cookie_name] = None
+        return tuple(names)
