@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -21,57 +18,9 @@ from authplug.asgi import AuthMiddleware
 from authplug.host import Host
 
 
-def load_kit() -> ModuleType:
-    """Import ``kit.py`` next to this file once, under a unique module name."""
-    name = "authplug_tests_lifecycle_kit"
-    module = sys.modules.get(name)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("kit.py"))
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return module
-
-
-kit = load_kit()
-
-
-@pytest.fixture(name="kit")
-def kit_fixture() -> ModuleType:
-    """The shared test kit module (provider, store spy, helpers)."""
-    return kit
-
-
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def clock() -> Any:
-    return kit.Clock()
-
-
-@pytest.fixture
-def keys() -> list[str]:
-    return [kit.make_key()]
-
-
-@pytest.fixture
-def provider(clock: Any) -> Any:
+def provider(clock: Any, kit: ModuleType) -> Any:
     return kit.TestProvider(clock)
-
-
-@pytest.fixture
-def events() -> Any:
-    return kit.Events()
-
-
-@pytest.fixture
-def store() -> Any:
-    return kit.SpyStore()
 
 
 @pytest.fixture
@@ -82,7 +31,12 @@ def config_overrides() -> dict[str, Any]:
 
 @pytest.fixture
 def host(
-    provider: Any, keys: list[str], store: Any, events: Any, config_overrides: dict[str, Any]
+    provider: Any,
+    keys: list[str],
+    store: Any,
+    events: Any,
+    config_overrides: dict[str, Any],
+    kit: ModuleType,
 ) -> Host:
     return kit.make_host(provider, kit.make_config(keys, **config_overrides), store, events)
 

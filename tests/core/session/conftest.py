@@ -12,7 +12,8 @@ import pytest
 from authplug.config import AuthplugConfig
 from authplug.models import AuthenticatedUser
 from authplug.results import ResponseCookie
-from authplug.session import SessionManager
+from authplug.session import KeyRing, SessionManager
+from authplug.session.keyring import KeyEntry
 
 NOW = 1_700_000_000.0
 
@@ -99,3 +100,34 @@ def manager(config_factory: Callable[..., AuthplugConfig]) -> SessionManager:
 def dev_manager(config_factory: Callable[..., AuthplugConfig]) -> SessionManager:
     """A manager for plain-HTTP development (no ``Secure``, no prefix)."""
     return SessionManager(config_factory(cookie_secure=False))
+
+
+class CountingCipher:
+    """Wraps a real AESGCM object and counts decrypt calls (to prove bounded work)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.decrypts = 0
+
+    def encrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes:
+        return bytes(self.inner.encrypt(nonce, data, associated_data))
+
+    def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes:
+        self.decrypts += 1
+        return bytes(self.inner.decrypt(nonce, data, associated_data))
+
+
+CountingManager = Callable[[AuthplugConfig], tuple[SessionManager, CountingCipher]]
+
+
+@pytest.fixture
+def counting_manager() -> CountingManager:
+    """Build a manager for a config whose only key counts its decryptions."""
+
+    def build(config: AuthplugConfig) -> tuple[SessionManager, CountingCipher]:
+        ring = KeyRing.from_config(config)
+        counting = CountingCipher(ring.primary.cipher)
+        entry = KeyEntry(ring.primary.key_id, counting)  # type: ignore[arg-type]
+        return SessionManager(config, keyring=KeyRing([entry])), counting
+
+    return build

@@ -6,33 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from authplug.config import AuthplugConfig
-from authplug.session import KeyRing, SessionManager
+from authplug.session import SessionManager
 from authplug.session.cache import OpenedSessionCache
-from authplug.session.keyring import KeyEntry
 
 Headers = list[tuple[bytes, bytes]]
-
-
-class CountingCipher:
-    """Wraps a real AESGCM object and counts decrypt calls."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.decrypts = 0
-
-    def encrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes:
-        return bytes(self.inner.encrypt(nonce, data, associated_data))
-
-    def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes:
-        self.decrypts += 1
-        return bytes(self.inner.decrypt(nonce, data, associated_data))
-
-
-def counting_manager(config: AuthplugConfig) -> tuple[SessionManager, CountingCipher]:
-    ring = KeyRing.from_config(config)
-    counting = CountingCipher(ring.primary.cipher)
-    manager = SessionManager(config, keyring=KeyRing([KeyEntry(ring.primary.key_id, counting)]))
-    return manager, counting
 
 
 def header(name: str, value: str) -> Headers:
@@ -40,7 +17,10 @@ def header(name: str, value: str) -> Headers:
 
 
 def test_a_cookie_sent_again_is_not_decrypted_again(
-    config_factory: Callable[..., AuthplugConfig], user_factory: Callable[..., Any], now: float
+    config_factory: Callable[..., AuthplugConfig],
+    user_factory: Callable[..., Any],
+    now: float,
+    counting_manager: Any,
 ) -> None:
     manager, counting = counting_manager(config_factory())
     session = manager.new_session(user_factory(), now)
@@ -53,7 +33,10 @@ def test_a_cookie_sent_again_is_not_decrypted_again(
 
 
 def test_altered_values_never_come_from_the_cache(
-    config_factory: Callable[..., AuthplugConfig], user_factory: Callable[..., Any], now: float
+    config_factory: Callable[..., AuthplugConfig],
+    user_factory: Callable[..., Any],
+    now: float,
+    counting_manager: Any,
 ) -> None:
     manager, _counting = counting_manager(config_factory())
     (cookie,) = manager.write(manager.new_session(user_factory(), now))
@@ -73,7 +56,10 @@ def test_altered_values_never_come_from_the_cache(
 
 
 def test_lifetimes_are_checked_on_every_hit(
-    config_factory: Callable[..., AuthplugConfig], user_factory: Callable[..., Any], now: float
+    config_factory: Callable[..., AuthplugConfig],
+    user_factory: Callable[..., Any],
+    now: float,
+    counting_manager: Any,
 ) -> None:
     manager, counting = counting_manager(config_factory(idle_timeout=100, absolute_lifetime=150))
     (cookie,) = manager.write(manager.new_session(user_factory(), now))
@@ -103,7 +89,10 @@ def test_old_key_flag_is_kept_on_hits(
 
 
 def test_cache_off(
-    config_factory: Callable[..., AuthplugConfig], user_factory: Callable[..., Any], now: float
+    config_factory: Callable[..., AuthplugConfig],
+    user_factory: Callable[..., Any],
+    now: float,
+    counting_manager: Any,
 ) -> None:
     manager, counting = counting_manager(config_factory(session_cache_size=0))
     (cookie,) = manager.write(manager.new_session(user_factory(), now))
@@ -113,7 +102,10 @@ def test_cache_off(
 
 
 def test_cache_is_bounded_and_drops_the_oldest(
-    config_factory: Callable[..., AuthplugConfig], user_factory: Callable[..., Any], now: float
+    config_factory: Callable[..., AuthplugConfig],
+    user_factory: Callable[..., Any],
+    now: float,
+    counting_manager: Any,
 ) -> None:
     manager, counting = counting_manager(config_factory(session_cache_size=3))
     cookies = [

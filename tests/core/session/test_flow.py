@@ -15,9 +15,8 @@ from authplug.config import AuthplugConfig
 from authplug.errors import SessionTooLargeError
 from authplug.request import AuthRequest, FlowAccess
 from authplug.results import ResponseCookie
-from authplug.session import FlowTransactions, KeyRing, SessionCodec, SessionManager
+from authplug.session import FlowTransactions, SessionCodec, SessionManager
 from authplug.session.flow import MAX_FLOWS, SCAN_LIMIT, TXN_ID_LENGTH, flow_purpose
-from authplug.session.keyring import KeyEntry
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -40,29 +39,13 @@ class Browser:
         return [(b"host", b"app.example"), (b"cookie", pairs.encode("latin-1"))]
 
 
-class CountingCipher:
-    """Wraps a real AESGCM object and counts decrypt calls."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.decrypts = 0
-
-    def encrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes:
-        return bytes(self.inner.encrypt(nonce, data, associated_data))
-
-    def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes:
-        self.decrypts += 1
-        return bytes(self.inner.decrypt(nonce, data, associated_data))
-
-
 @pytest.fixture
-def counted(config_factory: Callable[..., AuthplugConfig]) -> tuple[SessionManager, CountingCipher]:
+def counted(
+    config_factory: Callable[..., AuthplugConfig], counting_manager: Any
+) -> tuple[SessionManager, Any]:
     """A manager whose only key counts its decryptions."""
-    config = config_factory()
-    ring = KeyRing.from_config(config)
-    counting = CountingCipher(ring.primary.cipher)
-    manager = SessionManager(config, keyring=KeyRing([KeyEntry(ring.primary.key_id, counting)]))
-    return manager, counting
+    result: tuple[SessionManager, Any] = counting_manager(config_factory())
+    return result
 
 
 def step(manager: SessionManager, headers: Headers, now: float) -> FlowTransactions:
@@ -152,9 +135,7 @@ def test_single_use(manager: SessionManager, now: float) -> None:
     assert step(manager, browser.headers(), now + 2).consume(txn) is None
 
 
-def test_unknown_or_wrong_type_txn(
-    counted: tuple[SessionManager, CountingCipher], now: float
-) -> None:
+def test_unknown_or_wrong_type_txn(counted: tuple[SessionManager, Any], now: float) -> None:
     manager, counting = counted
     browser = Browser()
     txn = started(manager, browser, now)
@@ -272,7 +253,7 @@ def test_tampered_flow_cookie_is_refused_and_cleared(
 
 
 def test_oversized_value_is_dropped_before_decrypting(
-    counted: tuple[SessionManager, CountingCipher], now: float
+    counted: tuple[SessionManager, Any], now: float
 ) -> None:
     manager, counting = counted
     browser = Browser()
@@ -296,7 +277,7 @@ def test_duplicated_flow_cookie_is_refused_and_cleared(manager: SessionManager, 
 
 
 def test_flow_cookie_renamed_to_another_transaction(
-    counted: tuple[SessionManager, CountingCipher], now: float
+    counted: tuple[SessionManager, Any], now: float
 ) -> None:
     """The associated data binds the txn id: a cookie moved under another name never opens."""
     manager, _ = counted
@@ -371,7 +352,7 @@ def test_flow_cookie_from_another_app(
 
 
 def test_malformed_names_under_the_flow_prefix_are_ignored(
-    counted: tuple[SessionManager, CountingCipher], now: float
+    counted: tuple[SessionManager, Any], now: float
 ) -> None:
     """Names that are not ``<base>.<22 url-safe chars>`` are neither opened nor echoed back."""
     manager, counting = counted
@@ -420,7 +401,7 @@ def test_legacy_single_flow_cookie_is_cleared(manager: SessionManager, now: floa
 
 
 def test_untouched_flow_writes_nothing_and_decrypts_nothing(
-    counted: tuple[SessionManager, CountingCipher], now: float
+    counted: tuple[SessionManager, Any], now: float
 ) -> None:
     manager, counting = counted
     assert step(manager, [], now).cookies() == ()
@@ -434,9 +415,7 @@ def test_untouched_flow_writes_nothing_and_decrypts_nothing(
     assert counting.decrypts == 0
 
 
-def test_a_fifth_begin_clears_the_oldest(
-    counted: tuple[SessionManager, CountingCipher], now: float
-) -> None:
+def test_a_fifth_begin_clears_the_oldest(counted: tuple[SessionManager, Any], now: float) -> None:
     manager, counting = counted
     browser = Browser()
     txns = [started(manager, browser, now + i) for i in range(MAX_FLOWS)]
@@ -481,7 +460,7 @@ def test_many_begins_in_one_request_keep_the_newest(manager: SessionManager, now
 
 
 def test_one_hundred_flow_cookies_cost_bounded_work(
-    counted: tuple[SessionManager, CountingCipher], now: float
+    counted: tuple[SessionManager, Any], now: float
 ) -> None:
     manager, counting = counted
     planted = {manager.policy.flow_txn_name(fake_txn()): "A" * 100 for _ in range(100)}
@@ -507,7 +486,7 @@ def test_one_hundred_flow_cookies_cost_bounded_work(
 
 
 def test_one_mib_cookie_header_costs_bounded_work(
-    counted: tuple[SessionManager, CountingCipher], now: float
+    counted: tuple[SessionManager, Any], now: float
 ) -> None:
     manager, counting = counted
     mib = 1024 * 1024

@@ -10,11 +10,8 @@ and end to end through the ASGI host with the lifecycle test kit.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import re
-import sys
 from collections.abc import AsyncIterator, Iterable
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -137,40 +134,17 @@ def test_racing_begins_at_the_cap_keep_both_new_transactions(
 # -- end to end through the ASGI host -----------------------------------------------------------
 
 
-def _load_kit() -> ModuleType:
-    """The lifecycle test kit (``tests/core/lifecycle/kit.py``), imported once by path."""
-    name = "authplug_tests_lifecycle_kit"
-    module = sys.modules.get(name)
-    if module is None:
-        path = Path(__file__).parent.parent / "lifecycle" / "kit.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return module
-
-
-kit = _load_kit()
-
-
 async def _whoami(request: Request) -> JSONResponse:
     return JSONResponse({"user": request.state.user.user_id, "path": request.url.path})
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def provider() -> Any:
+def provider(kit: ModuleType) -> Any:
     return kit.TestProvider(kit.Clock())
 
 
 @pytest.fixture
-async def client(provider: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def client(provider: Any, kit: ModuleType) -> AsyncIterator[httpx.AsyncClient]:
     host = kit.make_host(provider, kit.make_config([kit.make_key()]), kit.SpyStore())
     app = Starlette(routes=[Route("/{rest:path}", _whoami)])
     middleware = AuthMiddleware(app, host=host, clock=provider.clock)
@@ -198,7 +172,7 @@ def _state(response: httpx.Response) -> str:
 @pytest.mark.anyio
 @pytest.mark.parametrize("pending", [False, True], ids=["empty-jar", "a-login-pending"])
 async def test_two_tabs_logging_in_at_once_both_land_on_their_page(
-    client: httpx.AsyncClient, pending: bool
+    client: httpx.AsyncClient, pending: bool, kit: ModuleType
 ) -> None:
     browser = Browser({"theme": "dark"})
     if pending:  # an abandoned login from earlier
@@ -242,7 +216,9 @@ async def test_two_tabs_logging_in_at_once_both_land_on_their_page(
 
 
 @pytest.mark.anyio
-async def test_logout_clears_every_pending_flow_cookie(client: httpx.AsyncClient) -> None:
+async def test_logout_clears_every_pending_flow_cookie(
+    client: httpx.AsyncClient, kit: ModuleType
+) -> None:
     browser = Browser()
     for path in ("/one", "/two"):  # two abandoned logins
         browser.receive_response(await _get(client, path, browser))

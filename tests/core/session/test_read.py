@@ -11,25 +11,9 @@ import pytest
 
 from authplug.config import AuthplugConfig
 from authplug.results import ResponseCookie
-from authplug.session import KeyRing, SessionData, SessionManager, SessionRead
-from authplug.session.keyring import KeyEntry
+from authplug.session import SessionData, SessionManager, SessionRead
 
 Headers = list[tuple[bytes, bytes]]
-
-
-class CountingCipher:
-    """Wraps a real AESGCM object and counts decrypt calls."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.decrypts = 0
-
-    def encrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes:
-        return bytes(self.inner.encrypt(nonce, data, associated_data))
-
-    def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes:
-        self.decrypts += 1
-        return bytes(self.inner.decrypt(nonce, data, associated_data))
 
 
 @pytest.fixture
@@ -242,12 +226,12 @@ def test_chunk_index_beyond_the_maximum(
 
 
 def test_one_mib_cookie_header_never_reaches_decrypt(
-    config_factory: Callable[..., AuthplugConfig], user_factory: Callable[..., Any], now: float
+    config_factory: Callable[..., AuthplugConfig],
+    user_factory: Callable[..., Any],
+    now: float,
+    counting_manager: Any,
 ) -> None:
-    config = config_factory()
-    ring = KeyRing.from_config(config)
-    counting = CountingCipher(ring.primary.cipher)
-    manager = SessionManager(config, keyring=KeyRing([KeyEntry(ring.primary.key_id, counting)]))
+    manager, counting = counting_manager(config_factory())
     (cookie,) = manager.write(manager.new_session(user_factory(), now))
     assert manager.read(header((cookie.name, cookie.value)), now).session is not None
     assert counting.decrypts == 1
