@@ -20,11 +20,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
-
 from authplug.errors import AuthplugError
-from authplug.models import StrMap, ToolUserView, UserType
+from authplug.models import ToolUserView
 
 __all__ = ["StoreError", "UserRecord", "UserStore", "as_utc"]
 
@@ -40,35 +37,18 @@ class StoreError(AuthplugError):
     status = 503
 
 
-class UserRecord(BaseModel):
+class UserRecord(ToolUserView):
     """What a store knows about one user: the tool view plus two timestamps.
 
-    There is deliberately no field for auth data, and unknown fields are
-    rejected (``authData=...`` raises a validation error).
+    It extends :class:`~authplug.models.ToolUserView`, which has no field for
+    auth data and rejects unknown fields (``authData=...`` raises a
+    validation error), so a record cannot carry tokens.
 
     Attributes:
-        user_id: Stable identifier of the user at the identity provider.
-        first_name: Given name.
-        last_name: Family name.
-        user_type: ``"internal-user"`` or ``"external-user"``.
-        roles: Role names.
-        custom_data: Application data about the user (visible to tools).
-        features: Feature flags.
         first_seen: When the user first signed in (UTC).
         last_login: When the user last signed in (UTC).
     """
 
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid"
-    )
-
-    user_id: str = Field(min_length=1, max_length=512)
-    first_name: str = ""
-    last_name: str = ""
-    user_type: UserType
-    roles: tuple[str, ...] = ()
-    custom_data: StrMap | None = None
-    features: tuple[str, ...] = ()
     first_seen: datetime
     last_login: datetime
 
@@ -78,13 +58,7 @@ class UserRecord(BaseModel):
     ) -> UserRecord:
         """Build a record from a tool view and its two timestamps."""
         return cls(
-            user_id=user.user_id,
-            first_name=user.first_name,
-            last_name=user.last_name,
-            user_type=user.user_type,
-            roles=user.roles,
-            custom_data=dict(user.custom_data) if user.custom_data is not None else None,
-            features=user.features,
+            **dict(user),
             first_seen=as_utc(first_seen),
             last_login=as_utc(last_login),
         )
