@@ -198,6 +198,6 @@ def build_host(
         extensions=tuple(loaded),
         routes=routes,
         store=store if store is not None else MemoryUserStore(),
-        sessions=SessionManager(config),
+        sessions=SessionManager(config, cookieless=bool(getattr(provider, "stateless", False))),
         access=AccessPolicy.from_config(config.access),
     )

@@ -161,6 +161,7 @@ def test_cli_check_reaches_the_jwks(kit: Any, loopback: Any, tmp_path: Path) -> 
     ok = _check({**base, "AUTHPLUG_JWT__JWKS_URL": server.url_for("/jwks")}, tmp_path)
     assert ok.returncode == 0, ok.stderr
     assert "provider: jwt (authplug-jwt" in ok.stdout
+    assert "ephemeral key" not in ok.stderr  # a bearer provider sets no cookie
     assert server.requests == ["/jwks"]
 
     server.documents["/empty"] = {"keys": [kit.public_jwk(kit.keys.p256, kid="e1")]}

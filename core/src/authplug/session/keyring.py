@@ -64,12 +64,16 @@ class _EphemeralKey:
 
     def __init__(self) -> None:
         self._key: bytes | None = None
+        self._warned = False
         self._lock = threading.Lock()
 
-    def get(self) -> bytes:
+    def get(self, *, quiet: bool = False) -> bytes:
+        """The process's key; the first non-quiet caller logs the one WARNING."""
         with self._lock:
             if self._key is None:
                 self._key = AESGCM.generate_key(bit_length=256)
+            if not quiet and not self._warned:
+                self._warned = True
                 _logger.warning(
                     "authplug: no cookie_keys configured; using an ephemeral key for this "
                     "process (development only: sessions end when the process restarts). "
@@ -115,8 +119,11 @@ class KeyRing:
         return cls(entries)
 
     @classmethod
-    def from_config(cls, config: AuthplugConfig) -> KeyRing:
+    def from_config(cls, config: AuthplugConfig, *, quiet: bool = False) -> KeyRing:
         """The ring for ``config.cookie_keys``, or the process's ephemeral key.
+
+        ``quiet`` skips the development warning about the ephemeral key (for
+        hosts whose provider sets no cookie, such as bearer tokens).
 
         :raises ConfigError: a key does not decode (already checked by the
             config model), or production has no key.
@@ -130,7 +137,7 @@ class KeyRing:
         if not keys:
             if config.env == "production":
                 raise ConfigError("cookie_keys: production needs at least one cookie key")
-            keys.append(_EPHEMERAL.get())
+            keys.append(_EPHEMERAL.get(quiet=quiet))
         return cls.from_keys(keys)
 
     @property

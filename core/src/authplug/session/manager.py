@@ -77,6 +77,8 @@ class SessionManager:
         lifetimes and the chunk maximum.
     :param keyring: Use this key ring instead of the one ``config`` describes
         (tests wrap its cipher objects).
+    :param cookieless: The provider sets no session cookie (bearer tokens):
+        no warning about an ephemeral development key.
     :raises ConfigError: the keys are unusable.
 
     Attributes:
@@ -106,8 +108,16 @@ class SessionManager:
         "policy",
     )
 
-    def __init__(self, config: AuthplugConfig, *, keyring: KeyRing | None = None) -> None:
-        self.keyring = keyring if keyring is not None else KeyRing.from_config(config)
+    def __init__(
+        self,
+        config: AuthplugConfig,
+        *,
+        keyring: KeyRing | None = None,
+        cookieless: bool = False,
+    ) -> None:
+        self.keyring = (
+            keyring if keyring is not None else KeyRing.from_config(config, quiet=cookieless)
+        )
         self.policy = CookiePolicy.from_config(config)
         self.cookie_name = self.policy.session_name
         self.flow_cookie_name = self.policy.flow_name
