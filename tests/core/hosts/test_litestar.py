@@ -31,7 +31,9 @@ async def client(
     keys: list[str], store: Any, clock: Any, kit: ModuleType
 ) -> AsyncIterator[httpx.AsyncClient]:
     host = kit.make_host(kit.TestProvider(clock), kit.make_config(keys), store)
-    app = AuthMiddleware(Litestar(route_handlers=[me, public]), host=host, clock=clock)
+    app = AuthMiddleware(
+        Litestar(route_handlers=[me, public], logging_config=None), host=host, clock=clock
+    )
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://app.example"
     ) as c:
