@@ -28,6 +28,7 @@ DISTRIBUTIONS: dict[str, tuple[str, str]] = {
 }
 PLUGINS = [name for name in DISTRIBUTIONS if name != "core"]
 INTEROP = ROOT / "tests" / "interop"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; tests/browser drives it (no download)
 
 
 def _install_all(session: nox.Session, *groups: str) -> None:
@@ -57,10 +58,11 @@ def _npm_ci(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run every test (core, each plugin, interop) against all distributions installed."""
+    """Run every test (core, each plugin, interop, browser) against all distributions installed."""
     _install_all(session, "test")
     _npm_ci(session)
     session.env["INTEROP_REQUIRED"] = "1" if shutil.which("node") else "0"
+    session.env["BROWSER_REQUIRED"] = "1" if CHROMIUM.is_file() else "0"
     session.run("pytest", *(session.posargs or ["tests"]))
 
 
