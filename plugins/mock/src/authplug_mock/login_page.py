@@ -52,8 +52,10 @@ def _document(title: str, body: str) -> bytes:
     ).encode()
 
 
-def _user_item(user: MockUser) -> str:
+def _user_item(user: MockUser, txn: str | None) -> str:
     link = f"{LOGIN_PATH}?user={quote(user.user_id, safe='')}"
+    if txn:
+        link += f"&txn={quote(txn, safe='')}"
     roles = ", ".join(user.roles) or "no roles"
     return (
         f'<li><a href="{escape(link)}">{escape(user.display_name)}</a> '
@@ -62,9 +64,14 @@ def _user_item(user: MockUser) -> str:
     )
 
 
-def login_page(users: Iterable[MockUser]) -> ProviderResponse:
-    """Render the page listing ``users``, each a link that logs that user in."""
-    items = "".join(_user_item(user) for user in users)
+def login_page(users: Iterable[MockUser], txn: str | None = None) -> ProviderResponse:
+    """Render the page listing ``users``, each a link that logs that user in.
+
+    :param txn: The login transaction the host started (see
+        :func:`authplug_mock.routes.login`); carried on every link so the
+        login completes it.
+    """
+    items = "".join(_user_item(user, txn) for user in users)
     body = f"<h1>Mock login</h1><p>Development only: choose who you want to be.</p><ul>{items}</ul>"
     return ProviderResponse(
         status=200, body=_document("Mock login", body), headers=SECURITY_HEADERS

@@ -41,6 +41,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from typing import ClassVar
+from urllib.parse import quote
 
 from pydantic import BaseModel
 
@@ -84,8 +85,16 @@ class MockProvider(AuthProvider[StrMap, StrMap]):
         self.settings = settings
 
     def authenticate(self, request: AuthRequest) -> Redirect:
-        """Send a request without a session to the login page."""
-        return Redirect(location=LOGIN_PATH)
+        """Send a request without a session to the login page.
+
+        A login transaction is begun when the host offers one
+        (``request.flow``): it holds the ``return_to`` the host captured, and
+        its id travels through the login page like an OAuth ``state``.
+        """
+        if request.flow is None:
+            return Redirect(location=LOGIN_PATH)
+        txn = request.flow.begin({})
+        return Redirect(location=f"{LOGIN_PATH}?txn={quote(txn, safe='')}")
 
     def routes(self) -> Sequence[Route]:
         """The login page (see :mod:`authplug_mock.routes`)."""

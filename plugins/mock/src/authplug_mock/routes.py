@@ -8,6 +8,8 @@ A provider's endpoints (login pages, OAuth callbacks, SAML ACS) are
 * :class:`~authplug.results.Authenticated`: the host opens the session and
   sends the browser back to the ``return_to`` it captured when login began
   (so a handler never reads or trusts a redirect target from the request);
+  the handler finds that transaction with ``request.flow.consume(txn)``, as
+  an OAuth callback would with its ``state``;
 * :class:`~authplug.results.ProviderResponse`: a page to render as is.
 
 Login by ``GET`` link keeps the mock trivial to drive from a browser, curl or
@@ -38,11 +40,17 @@ def login(settings: MockSettings, request: AuthRequest) -> AuthenticateResult:
         fresh tokens for a configured user; a 404 page for any other id.
     """
     user_id = request.query.get("user")
+    txn = request.query.get("txn") or None
     if user_id is None:
-        return login_page(settings.users)
+        return login_page(settings.users, txn)
     user = settings.find_user(user_id)
     if user is None:
         return unknown_user_page()
+    if txn is not None and request.flow is not None:
+        # Completes the transaction ``authenticate`` began: the host then sends
+        # the browser back to the page it was on. Unknown or expired: no
+        # return_to, the default page.
+        request.flow.consume(txn)
     now = int(time.time())
     auth_data = issue_tokens(
         now=now,
