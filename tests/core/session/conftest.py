@@ -131,3 +131,38 @@ def counting_manager() -> CountingManager:
         return SessionManager(config, keyring=KeyRing([entry])), counting
 
     return build
+
+
+Headers = list[tuple[bytes, bytes]]
+
+
+class Browser:
+    """A cookie jar that applies ``Set-Cookie`` like a browser (last one per name wins)."""
+
+    def __init__(self, cookies: dict[str, str] | None = None) -> None:
+        self.cookies: dict[str, str] = dict(cookies or {})
+
+    def receive(self, cookies: Iterable[ResponseCookie]) -> None:
+        """Apply cookies to set or clear (an update keeps its place in the jar)."""
+        for cookie in cookies:
+            if cookie.max_age == 0:
+                self.cookies.pop(cookie.name, None)
+            else:
+                self.cookies[cookie.name] = cookie.value
+
+    def receive_response(self, response: Any) -> None:
+        """Apply an httpx response's ``Set-Cookie`` headers."""
+        for header in response.headers.get_list("set-cookie"):
+            name, _, rest = header.partition("=")
+            if "max-age=0" in header.lower():
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = rest.split(";", 1)[0]
+
+    def header(self) -> str:
+        """The ``Cookie`` header value the browser sends."""
+        return "; ".join(f"{n}={v}" for n, v in self.cookies.items())
+
+    def headers(self) -> Headers:
+        """The request headers (ASGI style) the browser sends."""
+        return [(b"host", b"app.example"), (b"cookie", self.header().encode("latin-1"))]

@@ -18,25 +18,7 @@ from authplug.results import ResponseCookie
 from authplug.session import FlowTransactions, SessionCodec, SessionManager
 from authplug.session.flow import MAX_FLOWS, SCAN_LIMIT, TXN_ID_LENGTH, flow_purpose
 
-Headers = list[tuple[bytes, bytes]]
-
-
-class Browser:
-    """A cookie jar that applies ``Set-Cookie`` like a browser (last one per name wins)."""
-
-    def __init__(self, cookies: dict[str, str] | None = None) -> None:
-        self.cookies: dict[str, str] = dict(cookies or {})
-
-    def receive(self, cookies: Iterable[ResponseCookie]) -> None:
-        for cookie in cookies:
-            if cookie.max_age == 0:
-                self.cookies.pop(cookie.name, None)
-            else:
-                self.cookies[cookie.name] = cookie.value  # an update keeps its place
-
-    def headers(self) -> Headers:
-        pairs = "; ".join(f"{n}={v}" for n, v in self.cookies.items())
-        return [(b"host", b"app.example"), (b"cookie", pairs.encode("latin-1"))]
+from .conftest import Browser, Headers
 
 
 @pytest.fixture

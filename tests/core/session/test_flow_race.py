@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,41 +24,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from authplug.asgi import AuthMiddleware
-from authplug.results import ResponseCookie
 from authplug.session import SessionManager
 
-Headers = list[tuple[bytes, bytes]]
-
-
-class Browser:
-    """A cookie jar that applies ``Set-Cookie`` like a browser (last one per name wins)."""
-
-    def __init__(self, cookies: dict[str, str] | None = None) -> None:
-        self.cookies: dict[str, str] = dict(cookies or {})
-
-    def receive(self, cookies: Iterable[ResponseCookie]) -> None:
-        for cookie in cookies:
-            if cookie.max_age == 0:
-                self.cookies.pop(cookie.name, None)
-            else:
-                self.cookies[cookie.name] = cookie.value
-
-    def receive_response(self, response: httpx.Response) -> None:
-        """Apply a response's ``Set-Cookie`` headers."""
-        for header in response.headers.get_list("set-cookie"):
-            name, _, rest = header.partition("=")
-            value = rest.split(";", 1)[0]
-            if "max-age=0" in header.lower():
-                self.cookies.pop(name, None)
-            else:
-                self.cookies[name] = value
-
-    def header(self) -> str:
-        return "; ".join(f"{n}={v}" for n, v in self.cookies.items())
-
-    def headers(self) -> Headers:
-        return [(b"cookie", self.header().encode("latin-1"))] if self.cookies else []
-
+from .conftest import Browser
 
 # -- FlowTransactions -------------------------------------------------------------------------
 
