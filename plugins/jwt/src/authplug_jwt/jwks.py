@@ -124,9 +124,7 @@ class RemoteJwks:
                     self._check_status(response)
                     body = bytearray()
                     for chunk in response.iter_bytes():
-                        body += chunk
-                        if len(body) > self.max_bytes:
-                            raise _FetchError("the JWKS response is too large")
+                        self._append(body, chunk)
                 self._accept(bytes(body))
             except (httpx.HTTPError, _FetchError, UnusableKeyError) as exc:
                 self._failed(exc)
@@ -144,9 +142,7 @@ class RemoteJwks:
                 self._check_status(response)
                 body = bytearray()
                 async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > self.max_bytes:
-                        raise _FetchError("the JWKS response is too large")
+                    self._append(body, chunk)
             self._accept(bytes(body))
         except (httpx.HTTPError, _FetchError, UnusableKeyError) as exc:
             self._failed(exc)
@@ -159,6 +155,12 @@ class RemoteJwks:
         self._in_flight = True
         self._attempted_at = self._clock()
         self.fetch_count += 1
+
+    def _append(self, body: bytearray, chunk: bytes) -> None:
+        """Add ``chunk`` to ``body``, refusing a body over ``max_bytes``."""
+        body += chunk
+        if len(body) > self.max_bytes:
+            raise _FetchError("the JWKS response is too large")
 
     def _check_status(self, response: httpx.Response) -> None:
         if response.status_code != 200:
