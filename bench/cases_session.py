@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from apps import asgi_driver, flask_app, starlette_app, wsgi_driver
@@ -143,31 +144,21 @@ def _check(name: str, checked: tuple[int, bytes], expect: str | None) -> None:
         raise RuntimeError(f"{name}: endpoint saw user {got!r}, expected {expect!r}")
 
 
-def asgi_row(w: Workload, plan: Plan, label: str = "") -> Row:
-    """A session request through ``authplug.asgi.AuthMiddleware`` in front of Starlette."""
-    figure = "request via ASGI (Starlette)" + label
-    measured = "GET /api/me with session cookie through authplug.asgi.AuthMiddleware"
-    baseline = "same endpoint behind the floor pure-ASGI middleware (b64 + GCM + validate)"
-    try:
-        from authplug.asgi import AuthMiddleware
-    except ImportError as exc:
-        return skip_row(figure, measured, baseline, "<= 1.25x", f"authplug.asgi missing: {exc}")
-    app = starlette_app()
-    loop = asyncio.new_event_loop()
-    try:
-        variants: dict[str, Any] = {
-            "authplug": AuthMiddleware(app, host=w.host),
-            "floor": FloorAsgiMiddleware(app, w.raw, w.first_chunk),
-            "alone": app,
-        }
-        batches = {}
-        for name, variant in variants.items():
-            batch, checked = asgi_driver(variant, w.headers, loop)
-            _check(f"asgi/{name}", checked, None if name == "alone" else USER_ID)
-            batches[name] = batch
-        t = measure(batches, plan)
-    finally:
-        loop.close()
+def _request_row(
+    figure: str,
+    measured: str,
+    baseline: str,
+    variants: dict[str, Any],
+    drive: Callable[[Any], tuple[Callable[[int], object], tuple[int, bytes]]],
+    plan: Plan,
+) -> Row:
+    """Check each variant answers with the right user, time them side by side, compare."""
+    batches = {}
+    for name, variant in variants.items():
+        batch, checked = drive(variant)
+        _check(f"{figure}/{name}", checked, None if name == "alone" else USER_ID)
+        batches[name] = batch
+    t = measure(batches, plan)
     return added_row(
         figure,
         measured,
@@ -178,6 +169,35 @@ def asgi_row(w: Workload, plan: Plan, label: str = "") -> Row:
         floor="floor",
         limit=1.25,
     )
+
+
+def asgi_row(w: Workload, plan: Plan, label: str = "") -> Row:
+    """A session request through ``authplug.asgi.AuthMiddleware`` in front of Starlette."""
+    figure = "request via ASGI (Starlette)" + label
+    measured = "GET /api/me with session cookie through authplug.asgi.AuthMiddleware"
+    baseline = "same endpoint behind the floor pure-ASGI middleware (b64 + GCM + validate)"
+    try:
+        from authplug.asgi import AuthMiddleware
+    except ImportError as exc:
+        return skip_row(figure, measured, baseline, "<= 1.25x", f"authplug.asgi missing: {exc}")
+    app = starlette_app()
+    variants: dict[str, Any] = {
+        "authplug": AuthMiddleware(app, host=w.host),
+        "floor": FloorAsgiMiddleware(app, w.raw, w.first_chunk),
+        "alone": app,
+    }
+    loop = asyncio.new_event_loop()
+    try:
+        return _request_row(
+            figure,
+            measured,
+            baseline,
+            variants,
+            lambda variant: asgi_driver(variant, w.headers, loop),
+            plan,
+        )
+    finally:
+        loop.close()
 
 
 def wsgi_row(w: Workload, plan: Plan, label: str = "") -> Row:
@@ -195,21 +215,8 @@ def wsgi_row(w: Workload, plan: Plan, label: str = "") -> Row:
         "floor": FloorWsgiMiddleware(app.wsgi_app, w.raw, w.first_chunk),
         "alone": app.wsgi_app,
     }
-    batches = {}
-    for name, variant in variants.items():
-        batch, checked = wsgi_driver(variant, w.headers)
-        _check(f"wsgi/{name}", checked, None if name == "alone" else USER_ID)
-        batches[name] = batch
-    t = measure(batches, plan)
-    return added_row(
-        figure,
-        measured,
-        baseline,
-        t,
-        alone="alone",
-        subject="authplug",
-        floor="floor",
-        limit=1.25,
+    return _request_row(
+        figure, measured, baseline, variants, lambda v: wsgi_driver(v, w.headers), plan
     )
 
 
