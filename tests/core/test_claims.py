@@ -124,3 +124,89 @@ def test_mapping_is_strict() -> None:
         ClaimMapping.model_validate({"user_id": ""})
     with pytest.raises(ValidationError):
         ClaimMapping.model_validate({"internal_when": {"groups": "staff"}})
+
+
+INTERNAL = ClaimMapping(internal_email_domains=["Corp.Example."])
+
+
+def test_internal_email_domains_are_normalised() -> None:
+    assert INTERNAL.internal_email_domains == ["corp.example"]
+
+
+@pytest.mark.parametrize(
+    "domain",
+    [
+        "",
+        "@corp.example",
+        "a@corp.example",
+        "corp example",
+        "-x.example",
+        "x..example",
+        "café.example",
+    ],
+)
+def test_internal_email_domains_refuse_non_domains(domain: str) -> None:
+    with pytest.raises(ValidationError, match="internal_email_domains"):
+        ClaimMapping(internal_email_domains=[domain])
+
+
+@pytest.mark.parametrize("email", ["ada@corp.example", "Ada@CORP.Example", "ada@corp.example."])
+def test_internal_email_domain_makes_an_internal_user(email: str) -> None:
+    assert map_claims({**BASE, "email": email}, INTERNAL).user_type == "internal-user"
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "ada@staff.corp.example",  # sub-domains only when listed
+        "ada@corp.example.evil.example",
+        "ada@evilcorp.example",
+        "ada@corp.example@evil.example",
+        "ada@evil.example@corp.example",  # a second "@" never matches
+        "ada corp@corp.example",
+        "ada@corp.example\n",
+        "@corp.example",
+        "corp.example",
+        "ada@corp\u2024example",  # one-dot leader look-alike
+    ],
+)
+def test_other_addresses_stay_external(email: str) -> None:
+    assert map_claims({**BASE, "email": email}, INTERNAL).user_type == "external-user"
+
+
+@pytest.mark.parametrize("email", [None, 1, ["ada@corp.example"], {"a": "ada@corp.example"}])
+def test_non_string_email_claims_stay_external(email: Any) -> None:
+    assert map_claims({**BASE, "email": email}, INTERNAL).user_type == "external-user"
+
+
+@pytest.mark.parametrize("verified", [False, "false", None, 0, "yes"])
+def test_unverified_email_is_not_trusted(verified: Any) -> None:
+    claims = {**BASE, "email": "ada@corp.example", "email_verified": verified}
+    assert map_claims(claims, INTERNAL).user_type == "external-user"
+
+
+@pytest.mark.parametrize("verified", [True, "true"])
+def test_verified_email_is_trusted(verified: Any) -> None:
+    claims = {**BASE, "email": "ada@corp.example", "email_verified": verified}
+    assert map_claims(claims, INTERNAL).user_type == "internal-user"
+
+
+def test_email_claim_path_is_configurable() -> None:
+    mapping = ClaimMapping(internal_email_domains=["corp.example"], email="profile.mail")
+    user = map_claims({**BASE, "profile": {"mail": "ada@corp.example"}}, mapping)
+    assert user.user_type == "internal-user"
+    assert map_claims({**BASE, "email": "ada@corp.example"}, mapping).user_type == "external-user"
+
+
+def test_either_internal_rule_is_enough() -> None:
+    mapping = ClaimMapping(
+        internal_when={"groups": ["staff"]}, internal_email_domains=["corp.example"]
+    )
+    by_group = map_claims({**BASE, "groups": ["staff"], "email": "a@other.example"}, mapping)
+    by_mail = map_claims({**BASE, "groups": [], "email": "a@corp.example"}, mapping)
+    neither = map_claims({**BASE, "groups": ["x"], "email": "a@other.example"}, mapping)
+    assert [by_group.user_type, by_mail.user_type, neither.user_type] == [
+        "internal-user",
+        "internal-user",
+        "external-user",
+    ]

@@ -10,12 +10,14 @@ A claim *path* is either a claim's full name (``"https://example.com/roles"``,
 (``"realm_access.roles"``): the full name is looked up first, and only when
 no such top-level claim exists is the path split on dots.
 
-Example (Keycloak realm roles, staff recognised by a group)::
+Example (Keycloak realm roles, staff recognised by a group or by their
+e-mail domain)::
 
     [jwt.claims]
     roles = "realm_access.roles"
     role_map = { "app-admin" = "pika:content-admin", "app-user" = "pika:user" }
     internal_when = { "groups" = ["/staff"] }
+    internal_email_domains = ["corp.example"]
     custom_data = { "email" = "email", "tenant" = "org.id" }
 
     >>> from authplug.claims import ClaimMapping, map_claims
@@ -38,10 +40,11 @@ by its name only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from authplug.errors import NotAuthenticatedError
 from authplug.models import EXTERNAL_USER, INTERNAL_USER, AuthenticatedUser, StrMap
@@ -49,6 +52,9 @@ from authplug.models import EXTERNAL_USER, INTERNAL_USER, AuthenticatedUser, Str
 __all__ = ["ClaimMapping", "claim_at", "map_claims"]
 
 _MISSING = object()
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN = re.compile(rf"(?=.{{1,253}}\Z){_LABEL}(?:\.{_LABEL})*")
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]{1,64}@([A-Za-z0-9.-]{1,253})")
 _User = AuthenticatedUser[StrMap, StrMap]
 
 
@@ -70,6 +76,16 @@ class ClaimMapping(BaseModel):
             ``internal-user`` (any one match is enough; the claim may be a
             string or a list of strings). Everyone else is an
             ``external-user``.
+        internal_email_domains: E-mail domains whose users are
+            ``internal-user`` (either rule is enough). The address in the
+            ``email`` claim must be one plain ``local@domain`` string whose
+            domain equals a listed one exactly, compared case-insensitively
+            in ASCII: sub-domains are not included unless listed, and an
+            address with a second ``@``, whitespace or control characters
+            never matches. When the claims carry ``email_verified`` (OIDC),
+            it must be ``true``, else the rule does not apply.
+        email: Claim path holding the e-mail address, for
+            ``internal_email_domains`` (default ``"email"``).
         custom_data: Custom-data key -> claim path. Only string values are
             copied; missing or non-string claims are left out.
         features: Claim path holding feature flags (list of strings or a
@@ -84,8 +100,24 @@ class ClaimMapping(BaseModel):
     roles: str = Field(default="roles", min_length=1, max_length=256)
     role_map: dict[str, str] = Field(default_factory=dict)
     internal_when: dict[str, list[str]] = Field(default_factory=dict)
+    internal_email_domains: list[str] = Field(default_factory=list)
+    email: str = Field(default="email", min_length=1, max_length=256)
     custom_data: dict[str, str] = Field(default_factory=dict)
     features: str | None = Field(default=None, min_length=1, max_length=256)
+
+    @field_validator("internal_email_domains")
+    @classmethod
+    def _plain_domains(cls, domains: list[str]) -> list[str]:
+        """Lower-case each domain; refuse anything but a plain ASCII host name."""
+        out = []
+        for domain in domains:
+            folded = domain.strip().lower().removesuffix(".")
+            if _DOMAIN.fullmatch(folded) is None:
+                raise ValueError(
+                    f"{domain!r} is not a plain e-mail domain (like 'corp.example', no '@')"
+                )
+            out.append(folded)
+        return out
 
 
 def claim_at(claims: Mapping[str, Any], path: str) -> Any:
@@ -136,7 +168,22 @@ def _is_internal(claims: Mapping[str, Any], mapping: ClaimMapping) -> bool:
         present = {value} if isinstance(value, str) else set(_strings(value))
         if present.intersection(wanted):
             return True
-    return False
+    return bool(mapping.internal_email_domains) and _internal_email(claims, mapping)
+
+
+def _internal_email(claims: Mapping[str, Any], mapping: ClaimMapping) -> bool:
+    """Whether the e-mail claim's domain is one of ``internal_email_domains``."""
+    verified = claims.get("email_verified", _MISSING)
+    if verified is not _MISSING and verified is not True and verified != "true":
+        return False
+    address = claim_at(claims, mapping.email)
+    if not isinstance(address, str):
+        return False
+    match = _EMAIL.fullmatch(address)
+    if match is None:
+        return False
+    domain = match.group(1).lower().removesuffix(".")
+    return domain in mapping.internal_email_domains
 
 
 def _custom_data(claims: Mapping[str, Any], mapping: ClaimMapping) -> StrMap | None:

@@ -63,7 +63,17 @@ def authplug_authenticate(
 
     Called by the host for a protected path when no session cookie yields a
     user (browser providers), or on every request for stateless providers
-    such as bearer JWT.
+    such as bearer JWT. The core's sign-in entry point
+    (``/auth/login?return_to=...``, :mod:`authplug.signin`) calls it the same
+    way for a browser without a session.
+
+    Browser providers start a login transaction with
+    ``request.flow.begin(data)``; the host has already stored the checked
+    ``return_to`` in it. A login whose callback is a cross-site POST (SAML
+    HTTP-POST ACS, OIDC ``form_post``) begins it with ``cross_site=True``
+    (a ``SameSite=None; Secure`` flow cookie), and raises
+    :func:`authplug.cross_site.missing_transaction_error` when the callback
+    finds no transaction.
 
     :param request: The request, framework-neutral.
     :return: :class:`~authplug.results.Authenticated` with the user;
@@ -124,6 +134,8 @@ def authplug_routes() -> Sequence[Route]:
     Called once at start-up. Login pages, OAuth callbacks, SAML ACS and
     metadata, provider logout: each a :class:`~authplug.routes.Route`.
     The host never redirects ``/auth/*`` requests to login.
+    ``/auth/logout`` and ``/auth/login`` belong to the core and are answered
+    before provider routes.
 
     :return: The provider's routes (may be empty).
 

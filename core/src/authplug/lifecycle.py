@@ -20,8 +20,9 @@ Order of decisions (``protect``):
 
 1. public paths never reach the lifecycle (hosts call :meth:`Lifecycle.classify`
    first and pass them untouched, without parsing cookies);
-2. ``/auth/*`` goes to :meth:`Lifecycle.auth_route`: the core logout page or a
-   provider route, never a login redirect;
+2. ``/auth/*`` goes to :meth:`Lifecycle.auth_route`: the core logout page,
+   the core sign-in entry point (:mod:`authplug.signin`) or a provider
+   route, never a login redirect;
 3. a valid session cookie yields the user, unless its session id is revoked
    in this process (then: no session, cookies cleared); ``authplug_validate``
    or ``authplug_refresh`` runs only when due (single-flight per session),
@@ -78,6 +79,7 @@ from authplug.return_to import safe_return_to
 from authplug.revocation import RevokedSessions, SessionRevocation
 from authplug.routes import Route
 from authplug.session.payload import SessionData, SessionUser
+from authplug.signin import SIGN_IN_PATH, SignIn
 from authplug.singleflight import SingleFlight
 
 if TYPE_CHECKING:
@@ -140,8 +142,8 @@ class _RecordingFlow:
         self.inner = inner
         self.consumed: FlowRecord | None = None
 
-    def begin(self, data: Mapping[str, str]) -> str:
-        return self.inner.begin(data)
+    def begin(self, data: Mapping[str, str], *, cross_site: bool = False) -> str:
+        return self.inner.begin(data, cross_site=cross_site)
 
     def consume(self, txn_id: str) -> FlowRecord | None:
         record = self.inner.consume(txn_id)
@@ -229,6 +231,17 @@ class Lifecycle:
             default_redirect=self._default_redirect,
             timed=self._timed,
             tracer=self._tracer,
+            clock=clock,
+        )
+        self._sign_in = SignIn(
+            sessions=self._sessions,
+            hooks=self._hooks,
+            responses=self._responses,
+            is_revoked=self._is_revoked,
+            login=self._login,
+            default_redirect=self._default_redirect,
+            stateless=self._stateless,
+            timed=self._timed,
             clock=clock,
         )
         self._refresh_flight: SingleFlight[SessionUser] = runtime.new_flight(clock)
@@ -531,7 +544,8 @@ class Lifecycle:
     async def auth_route(self, request: AuthRequest) -> Respond:
         """Answer an ``/auth/*`` request (the body already read). Never raises.
 
-        ``/auth/logout`` is the core's; other paths go to the provider's
+        ``/auth/logout`` and ``/auth/login`` (:mod:`authplug.signin`) are the
+        core's; other paths go to the provider's
         routes (unknown: 404, wrong method: 405). A route's
         :class:`~authplug.results.Authenticated` logs the user in and
         redirects to a safe ``return_to``. Never redirects to login.
@@ -541,6 +555,8 @@ class Lifecycle:
     async def _auth_route(self, request: AuthRequest) -> Respond:
         if request.path == LOGOUT_PATH:
             return await self._logout.handle(request)
+        if request.path == SIGN_IN_PATH:
+            return await self._sign_in.handle(request)
         route = self._routes.get(request.path)
         if route is None:
             return self._responses.not_found(request)

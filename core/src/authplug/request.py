@@ -38,8 +38,16 @@ class FlowAccess(Protocol):
     tabs logging in at once both succeed; records are single-use.
     """
 
-    def begin(self, data: Mapping[str, str]) -> str:
-        """Store ``data`` for a new transaction and return its id (use it as OAuth ``state``)."""
+    def begin(self, data: Mapping[str, str], *, cross_site: bool = False) -> str:
+        """Store ``data`` for a new transaction and return its id (use it as OAuth ``state``).
+
+        :param data: What the callback needs (state, nonce, verifier, request id).
+        :param cross_site: The transaction ends with a cross-site POST (a SAML
+            HTTP-POST ACS, an OIDC ``response_mode=form_post`` callback): its
+            cookie is ``SameSite=None; Secure`` so the browser sends it with
+            that POST. Default ``False``: ``SameSite=Lax``, for callbacks that
+            are top-level GET navigations. The session cookie is always Lax.
+        """
         ...
 
     def consume(self, txn_id: str) -> FlowRecord | None:

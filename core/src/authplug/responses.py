@@ -328,18 +328,21 @@ class StatusResponses:
             headers = (("www-authenticate", 'Bearer error="invalid_token"'),)
         elif self._stateless:
             headers = (("www-authenticate", "Bearer"),)
+        # A fixed, secret-free explanation the error carries (authplug.cross_site).
+        explained = getattr(exc, "page_text", None)
+        text = explained if isinstance(explained, str) and explained else None
         if request.wants_json:
             return json_response(
                 401,
                 {
                     "error": "not_authenticated",
                     "reason": exc.code,
-                    "message": "authentication failed",
+                    "message": text or "authentication failed",
                 },
                 cookies,
                 headers,
             )
-        body = page("Not signed in", "Your sign-in could not be completed.")
+        body = page("Not signed in", text or "Your sign-in could not be completed.")
         return html_response(401, body, cookies, headers)
 
     def error(

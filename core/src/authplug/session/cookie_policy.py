@@ -10,10 +10,12 @@ The session cookie's ``Max-Age`` is the absolute session lifetime (the
 payload enforces the idle and absolute limits itself). Each login transaction
 has its own flow cookie, ``<flow_name>.<txn_id>`` (see
 :mod:`authplug.session.flow`), which lives ``flow_lifetime`` seconds and is
-``SameSite=Lax`` too: authplug's callbacks are top-level GET navigations,
-which Lax cookies accompany. A SAML HTTP-POST binding or an OIDC
-``response_mode=form_post`` callback is a cross-site POST and would need the
-flow cookies (never the session cookie) to be ``SameSite=None; Secure``.
+``SameSite=Lax`` by default: most callbacks are top-level GET navigations,
+which Lax cookies accompany. A transaction that ends with a cross-site POST
+(a SAML HTTP-POST ACS, an OIDC ``response_mode=form_post`` callback) is begun
+with ``cross_site=True`` by its provider: its flow cookie is then
+``SameSite=None; Secure`` (Secure even in development, since browsers refuse
+``SameSite=None`` without it). The session cookie is always ``SameSite=Lax``.
 
 Sizes are counted in bytes of the whole ``Set-Cookie`` header value (name,
 ``=``, value and attributes), which stays below :data:`MAX_HEADER_VALUE`
@@ -99,20 +101,35 @@ class CookiePolicy:
         """The name of the flow cookie holding transaction ``txn_id``."""
         return f"{self.flow_name}.{txn_id}"
 
-    def flow_cookie(self, txn_id: str, value: str) -> ResponseCookie:
-        """The ``Set-Cookie`` for the flow cookie of transaction ``txn_id``."""
+    def flow_cookie(self, txn_id: str, value: str, *, cross_site: bool = False) -> ResponseCookie:
+        """The ``Set-Cookie`` for the flow cookie of transaction ``txn_id``.
+
+        :param cross_site: ``SameSite=None; Secure`` (always ``Secure``, even in
+            development: browsers refuse ``SameSite=None`` without it), for a
+            transaction that ends with a cross-site POST. Otherwise
+            ``SameSite=Lax`` and ``Secure`` per :attr:`secure`.
+        """
         return ResponseCookie(
             name=self.flow_txn_name(txn_id),
             value=value,
             max_age=self.flow_max_age,
             path="/",
-            secure=self.secure,
+            secure=self.secure or cross_site,
             http_only=True,
-            same_site="lax",
+            same_site="none" if cross_site else "lax",
         )
 
-    def clear(self, name: str) -> ResponseCookie:
-        """A cookie deleting ``name`` with the attributes it was set with."""
+    def clear(self, name: str, *, cross_site: bool = False) -> ResponseCookie:
+        """A cookie deleting ``name`` with the attributes it was set with.
+
+        :param cross_site: ``name`` was set in the cross-site mode
+            (:meth:`flow_cookie`): the deletion is ``Secure`` and
+            ``SameSite=None`` too.
+        """
+        if cross_site:
+            return ResponseCookie(
+                name=name, value="", max_age=0, path="/", secure=True, same_site="none"
+            )
         return ResponseCookie.clear(name, path="/", secure=self.secure)
 
     def chunk_value_budget(self, index: int) -> int:
@@ -125,5 +142,8 @@ class CookiePolicy:
 
         :param txn_id_length: Length of the transaction ids in the names.
         """
-        overhead = len(self.flow_cookie("x" * txn_id_length, "").header_value())
+        overhead = max(
+            len(self.flow_cookie("x" * txn_id_length, "", cross_site=mode).header_value())
+            for mode in (False, True)
+        )
         return MAX_HEADER_VALUE - 1 - overhead

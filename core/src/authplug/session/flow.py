@@ -24,7 +24,9 @@ cookie::
   ``expires_at`` (``flow_lifetime`` after :meth:`FlowTransactions.begin`); the
   cookie's ``Max-Age`` is ``flow_lifetime`` too. Attributes are those of
   every authplug cookie: ``HttpOnly``, ``SameSite=Lax``, ``Path=/``, and
-  ``Secure`` with the ``__Host-`` prefix outside development.
+  ``Secure`` with the ``__Host-`` prefix outside development; a transaction
+  begun with ``cross_site=True`` is ``SameSite=None; Secure`` instead (see
+  below).
 
 Why one cookie per transaction: two tabs starting a login at the same moment
 send the same Cookie header. With one shared cookie each response would carry
@@ -53,10 +55,16 @@ Work per request is bounded:
 * The bare base name (the single list-holding flow cookie of earlier
   versions) is cleared whenever a request carries it.
 
-Not built: a SAML HTTP-POST binding or an OIDC ``response_mode=form_post``
-callback is a cross-site POST, which ``SameSite=Lax`` cookies do not
-accompany; it would need the flow cookies (never the session cookie) to be
-``SameSite=None; Secure``.
+Cross-site mode: a SAML HTTP-POST ACS or an OIDC ``response_mode=form_post``
+callback is a cross-site POST (the IdP's page submits a form to us), which
+``SameSite=Lax`` cookies do not accompany. The provider selects, per
+transaction, ``begin(data, cross_site=True)``: that one cookie is
+``SameSite=None; Secure`` (Secure even in development: browsers refuse
+``SameSite=None`` without it, and do not send Secure cookies to plain-http
+sites, which :func:`authplug.cross_site.missing_transaction_error` explains
+on the error page). The session cookie stays ``SameSite=Lax``. The mode is
+sealed in the entry, so the cookie is cleared with the attributes it was set
+with.
 """
 
 from __future__ import annotations
@@ -120,6 +128,7 @@ class FlowEntry(BaseModel):
     data: dict[str, str]
     return_to: str | None = Field(default=None, max_length=MAX_RETURN_TO)
     expires_at: float = Field(allow_inf_nan=False)
+    cross_site: bool = False
 
 
 class FlowScan(NamedTuple):
@@ -230,7 +239,8 @@ class FlowTransactions:
             present[txn_id] = None if txn_id in present else value
         self._present = present
         self._opened: dict[str, FlowEntry | None] = {}
-        self._cleared: dict[str, None] = {}
+        # txn_id -> whether its cookie was set in the cross-site mode
+        self._cleared: dict[str, bool] = {}
         self._new: dict[str, tuple[FlowEntry, str]] = {}
         self.return_to: str | None = None
 
@@ -263,11 +273,15 @@ class FlowTransactions:
 
     # -- transactions ----------------------------------------------------------
 
-    def begin(self, data: Mapping[str, str]) -> str:
+    def begin(self, data: Mapping[str, str], *, cross_site: bool = False) -> str:
         """Store ``data`` (and :attr:`return_to`) for a new transaction; return its id.
 
         The id is a fresh random 128-bit value, suitable as OAuth ``state``.
         Over :data:`MAX_FLOWS` transactions, the oldest are cleared.
+
+        :param data: The provider's values (strings).
+        :param cross_site: The transaction ends with a cross-site POST: its
+            cookie is ``SameSite=None; Secure`` (see the module docstring).
 
         :raises SessionTooLargeError: the transaction does not fit in a cookie.
         """
@@ -281,6 +295,7 @@ class FlowTransactions:
             data=stored,
             return_to=return_to,
             expires_at=self._now + self._lifetime,
+            cross_site=cross_site,
         )
         value = self._codec(txn_id).seal(entry.model_dump_json().encode("utf-8"))
         if len(value) > self._budget:
@@ -306,14 +321,20 @@ class FlowTransactions:
         if txn_id not in self._present and not (self._overflow and self._find(txn_id)):
             return None
         entry = self._open(txn_id)
-        self._cleared[txn_id] = None
+        self._cleared[txn_id] = entry is not None and entry.cross_site
         return _record(entry) if entry is not None else None
 
     def cookies(self) -> tuple[ResponseCookie, ...]:
         """The flow cookies to set (new transactions) and to clear; empty when unchanged."""
         policy = self._policy
-        out = [policy.flow_cookie(txn_id, value) for txn_id, (_, value) in self._new.items()]
-        out.extend(policy.clear(policy.flow_txn_name(txn_id)) for txn_id in self._cleared)
+        out = [
+            policy.flow_cookie(txn_id, value, cross_site=entry.cross_site)
+            for txn_id, (entry, value) in self._new.items()
+        ]
+        out.extend(
+            policy.clear(policy.flow_txn_name(txn_id), cross_site=cross_site)
+            for txn_id, cross_site in self._cleared.items()
+        )
         if self._legacy:
             out.append(policy.clear(policy.flow_name))
         return tuple(out)
@@ -362,18 +383,19 @@ class FlowTransactions:
         if len(live) + len(self._new) <= MAX_FLOWS:
             return
         for txn_id in live[:-MAX_FLOWS]:  # older than the newest MAX_FLOWS: cleared unread
-            self._cleared[txn_id] = None
+            self._cleared[txn_id] = False
         dated: list[tuple[float, int, str]] = []
         for position, txn_id in enumerate(live[-MAX_FLOWS:]):
             entry = self._open(txn_id)
             if entry is None:
-                self._cleared[txn_id] = None
+                self._cleared[txn_id] = False
             else:
                 dated.append((entry.expires_at, position, txn_id))
         dated.sort()
         room = max(0, MAX_FLOWS - len(self._new))
         for _, _, txn_id in dated[: max(0, len(dated) - room)]:
-            self._cleared[txn_id] = None
+            entry = self._opened.get(txn_id)
+            self._cleared[txn_id] = entry is not None and entry.cross_site
         while len(self._new) > MAX_FLOWS:
             del self._new[next(iter(self._new))]
 
