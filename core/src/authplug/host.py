@@ -144,7 +144,10 @@ def build_host(
         bare object with ``@hookimpl`` methods.
     :param config: Core configuration (default: development defaults).
     :param provider_info: Where the provider came from (default: its class name).
-    :param store: The user store (default: an in-memory store).
+    :param store: The user store (default: an in-memory store). A provider
+        with a ``use_store(store)`` method gets it once, before any request
+        (the SAML provider's replay cache lives there); it may raise
+        :class:`~authplug.errors.ConfigError` when the store lacks what it needs.
     :param extensions: Extension plugin objects with their origin.
     :raises PluginLoadError: a hookimpl is misspelled, has arguments the spec
         lacks, a required provider hook is missing, or an extension answers a
@@ -189,6 +192,12 @@ def build_host(
     _check_provider_hooks(pm, provider, info)
     hooks = HookCalls(pm)
     routes = {route.path: route for route in hooks.routes()}
+    store = store if store is not None else MemoryUserStore()
+    # A provider keeping state that must hold across processes (the SAML
+    # assertion-ID replay cache) receives the user store once, here.
+    use_store = getattr(provider, "use_store", None)
+    if callable(use_store):
+        use_store(store)
     return Host(
         config=config,
         plugin_manager=pm,
@@ -197,7 +206,7 @@ def build_host(
         provider_info=info,
         extensions=tuple(loaded),
         routes=routes,
-        store=store if store is not None else MemoryUserStore(),
+        store=store,
         sessions=SessionManager(config, cookieless=bool(getattr(provider, "stateless", False))),
         access=AccessPolicy.from_config(config.access),
     )

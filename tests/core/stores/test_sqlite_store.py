@@ -265,7 +265,7 @@ def test_version_1_file_is_migrated_and_keeps_its_users(tmp_path: Path) -> None:
         store.close()
     conn = _raw(path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         columns = [row[1] for row in conn.execute("PRAGMA table_info(revoked_sessions)")]
         assert columns == ["sid", "until"]
         assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 2

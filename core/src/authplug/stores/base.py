@@ -79,7 +79,7 @@ class UserStore(Protocol):
     :class:`~authplug.stores.sqlite.SqliteUserStore`, registered under the
     ``authplug.stores`` entry points ``memory`` and ``sqlite``. A third-party
     store is a class taking keyword options (the config's ``store_options``)
-    with these six methods. Failures raise :class:`StoreError`.
+    with these seven methods. Failures raise :class:`StoreError`.
     """
 
     def record_login(self, user: ToolUserView, now: datetime) -> None:
@@ -112,6 +112,21 @@ class UserStore(Protocol):
 
     def is_session_revoked(self, sid: str, now: datetime) -> bool:
         """Whether session ``sid`` is revoked at ``now`` (recorded with ``until > now``)."""
+        ...
+
+    def claim_once(self, key: str, until: datetime, now: datetime) -> bool:
+        """Record one-time use of ``key`` until ``until``; whether this was the first use.
+
+        Atomic across every process sharing the store: of concurrent calls
+        with the same ``key`` exactly one returns ``True``. A ``key`` recorded
+        with ``until > now`` is a replay (``False``, nothing changes); one
+        whose ``until`` has passed is free again. Used for the SAML
+        assertion-ID replay cache (``until`` = the assertion's
+        ``NotOnOrAfter``). Keys are opaque text up to 512 characters (callers
+        hash what they need to); entries past ``until`` may be pruned on any
+        write. A store serving no SAML provider may lack it: the SAML provider
+        refuses such a store at start-up.
+        """
         ...
 
     def close(self) -> None:

@@ -1,6 +1,6 @@
 """``MemoryUserStore``: a thread-safe, per-process user store (tests, demos).
 
-Rows (and revoked session ids) live in dicts guarded by a lock and vanish with
+Rows (revoked session ids, one-time keys) live in dicts guarded by a lock and vanish with
 the process. It is the default store of :func:`authplug.host.build_host`.
 """
 
@@ -14,6 +14,9 @@ from authplug.stores.base import StoreError, UserRecord, as_utc
 
 __all__ = ["MemoryUserStore"]
 
+_PRUNE_AT = 1024
+"""One-time keys held before ended ones are pruned on the next claim."""
+
 
 class MemoryUserStore:
     """Keep user records in memory (entry point ``memory``; takes no options)."""
@@ -21,6 +24,7 @@ class MemoryUserStore:
     def __init__(self) -> None:
         self._rows: dict[str, UserRecord] = {}
         self._revoked: dict[str, datetime] = {}
+        self._claimed: dict[str, datetime] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -76,6 +80,19 @@ class MemoryUserStore:
             until = self._revoked.get(sid)
         return until is not None and as_utc(now) < until
 
+    def claim_once(self, key: str, until: datetime, now: datetime) -> bool:
+        """Record ``key`` as used until ``until``; ``False`` when it already is at ``now``."""
+        until, now = as_utc(until), as_utc(now)
+        with self._lock:
+            self._check_open()
+            previous = self._claimed.get(key)
+            if previous is not None and previous > now:
+                return False
+            if len(self._claimed) >= _PRUNE_AT:
+                self._claimed = {k: u for k, u in self._claimed.items() if u > now}
+            self._claimed[key] = until
+            return True
+
     def __len__(self) -> int:
         """The number of users recorded."""
         with self._lock:
@@ -87,3 +104,4 @@ class MemoryUserStore:
             self._closed = True
             self._rows.clear()
             self._revoked.clear()
+            self._claimed.clear()

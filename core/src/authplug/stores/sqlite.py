@@ -14,6 +14,9 @@
   version 2); ``until`` is fixed-width ISO-8601 UTC text with microseconds, so
   comparing the text compares the instants. Ended revocations are pruned, by
   the wall clock, whenever one is written.
+* One-time keys (:meth:`SqliteUserStore.claim_once`, the SAML assertion-ID
+  replay cache) live in ``one_time_keys(key, until)`` (schema version 3); one
+  statement inserts or refuses, so two processes cannot both claim a key.
 * Every ``sqlite3`` error becomes a :class:`~authplug.stores.base.StoreError`
   (or a :class:`~authplug.errors.ConfigError` while opening).
 """
@@ -38,7 +41,7 @@ from authplug.stores.base import StoreError, UserRecord, as_utc
 
 __all__ = ["SCHEMA_VERSION", "SqliteUserStore", "migrate"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The schema version this code writes (``PRAGMA user_version``)."""
 
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -68,6 +71,16 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX IF NOT EXISTS revoked_sessions_until ON revoked_sessions (until)",
     ),
+    # 2 -> 3: one-time keys (SAML assertion ids until their NotOnOrAfter); rows kept.
+    (
+        """
+        CREATE TABLE IF NOT EXISTS one_time_keys (
+            key   TEXT PRIMARY KEY NOT NULL,
+            until TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS one_time_keys_until ON one_time_keys (until)",
+    ),
 )
 
 _COLUMNS = (
@@ -93,6 +106,13 @@ _REVOKE = (
     "ON CONFLICT(sid) DO UPDATE SET until = max(until, excluded.until)"
 )
 _IS_REVOKED = "SELECT 1 FROM revoked_sessions WHERE sid = ? AND until > ?"
+
+_PRUNE_KEYS = "DELETE FROM one_time_keys WHERE until <= ?"
+# Inserts a new key, or takes over one whose use has ended; a live key is left alone.
+_CLAIM = (
+    "INSERT INTO one_time_keys (key, until) VALUES (?, ?) "
+    "ON CONFLICT(key) DO UPDATE SET until = excluded.until WHERE one_time_keys.until <= ?"
+)
 
 _MEMORY = ":memory:"
 _MAX_IDLE = 8
@@ -342,6 +362,26 @@ class SqliteUserStore:
         with self._connection() as conn:
             row = conn.execute(_IS_REVOKED, (sid, _instant(now))).fetchone()
         return row is not None
+
+    def claim_once(self, key: str, until: datetime, now: datetime) -> bool:
+        """Record ``key`` as used until ``until``; ``False`` when it already is at ``now``.
+
+        One ``BEGIN IMMEDIATE`` transaction: ended keys are pruned and the key
+        is inserted (or an ended one taken over) by a single upsert whose
+        row count says whether this call claimed it.
+        """
+        at = _instant(now)
+        with self._connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(_PRUNE_KEYS, (at,))
+                claimed = conn.execute(_CLAIM, (key, _instant(until), at)).rowcount == 1
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        return claimed
 
     def close(self) -> None:
         """Close the pooled connections; later calls raise StoreError.
