@@ -32,7 +32,7 @@ CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; tests/browser drives i
 
 
 def _install_all(session: nox.Session, *groups: str) -> None:
-    session.install("-e", "./core[demo]", *(f"-e./{DISTRIBUTIONS[p][0]}" for p in PLUGINS))
+    session.install("-e", "./core[demo,jose]", *(f"-e./{DISTRIBUTIONS[p][0]}" for p in PLUGINS))
     for group in groups:
         session.install(*nox.project.dependency_groups(PYPROJECT, group))
 
@@ -71,7 +71,8 @@ def tests(session: nox.Session) -> None:
 def dist(session: nox.Session, dist: str) -> None:
     """Install only the core plus one distribution and run that distribution's tests."""
     source, tests_dir = DISTRIBUTIONS[dist]
-    session.install("-e", "./core", *([] if dist == "core" else ["-e", f"./{source}"]))
+    core = "./core[jose]" if dist == "core" else "./core"
+    session.install("-e", core, *([] if dist == "core" else ["-e", f"./{source}"]))
     session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
     session.run("pytest", tests_dir, *session.posargs)
 
@@ -89,7 +90,7 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session, dist: str) -> None:
     """mypy --strict over one distribution's source, with only what it depends on installed."""
     source, _ = DISTRIBUTIONS[dist]
-    session.install("-e", "./core[demo]")
+    session.install("-e", "./core[demo,jose]")
     if dist != "core":
         session.install("-e", f"./{source}")
     session.install(*nox.project.dependency_groups(PYPROJECT, "typecheck"))

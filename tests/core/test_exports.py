@@ -50,6 +50,21 @@ def test_import_authplug_is_cheap() -> None:
     assert out.stdout.split() == ["False", "False"]
 
 
+def test_core_and_mock_stay_free_of_jose_and_httpx() -> None:
+    """The JOSE machinery and the fetch helper load only when a provider asks for them."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    heavy = ("jose", "httpx", "authplug.jose", "authplug.fetch")
+    light = ["authplug", "authplug.lifecycle", "authplug.asgi", "authplug.wsgi"]
+    if importlib.util.find_spec("authplug_mock") is not None:
+        light.append("authplug_mock.provider")
+    code = f"import sys, {', '.join(light)}; print(*[m in sys.modules for m in {heavy!r}])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"] * len(heavy)
+
+
 def _public_modules() -> list[str]:
     return sorted(
         m.name

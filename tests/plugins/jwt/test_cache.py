@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import time_machine
 
+from authplug.jose.cache import ENTRY_OVERHEAD, VerifiedTokenCache
 from authplug.results import Authenticated
 from authplug_jwt import TokenRejectedError
-from authplug_jwt.cache import ENTRY_OVERHEAD, VerifiedTokenCache
 
 
 class CountingKey:
@@ -29,7 +29,7 @@ class CountingKey:
 
 def _count_verifications(provider: Any) -> CountingKey:
     """Swap the provider's one static key for a counting wrapper (the real key still verifies)."""
-    from authplug_jwt.keys import KeySet, VerificationKey
+    from authplug.jose.keys import KeySet, VerificationKey
 
     (key,) = provider.verifier.static_keys.candidates("RS256", "k1")
     counter = CountingKey(key)
@@ -71,6 +71,54 @@ def test_entry_ends_at_exp(kit: Any) -> None:
     with time_machine.travel(now + 101, tick=False), pytest.raises(TokenRejectedError) as info:
         provider.authenticate(kit.request(token))
     assert info.value.code == "token_expired"
+
+
+@pytest.mark.parametrize("leeway", [0, 30])
+def test_entry_ends_at_max_age(kit: Any, leeway: int) -> None:
+    """Issue #8 item 2: a cached token is refused where a fresh check says token_too_old."""
+    provider = kit.rsa_provider(max_age=600, leeway=leeway, cache_ttl=3600)
+    counter = _count_verifications(provider)
+    now = int(time.time())
+    token = kit.rs256(iat=now - 590, exp=now + 3600)
+    assert isinstance(provider.authenticate(kit.request(token)), Authenticated)
+    with time_machine.travel(now + 5 + leeway, tick=False):
+        assert isinstance(provider.authenticate(kit.request(token)), Authenticated)
+    assert counter.calls == 1  # still served from the cache inside the bound
+    with (
+        time_machine.travel(now + 20 + leeway, tick=False),
+        pytest.raises(TokenRejectedError) as info,
+    ):
+        provider.authenticate(kit.request(token))
+    assert info.value.code == "token_too_old"
+    with (
+        pytest.raises(TokenRejectedError) as fresh,
+        time_machine.travel(now + 20 + leeway, tick=False),
+    ):
+        provider.verify(token)
+    assert fresh.value.code == "token_too_old"
+
+
+def test_entry_honours_the_exp_leeway_and_no_more(kit: Any) -> None:
+    provider = kit.rsa_provider(leeway=30, cache_ttl=3600)
+    now = int(time.time())
+    token = kit.rs256(exp=now + 100)
+    provider.authenticate(kit.request(token))
+    with time_machine.travel(now + 125, tick=False):
+        assert isinstance(provider.authenticate(kit.request(token)), Authenticated)
+    with time_machine.travel(now + 131, tick=False), pytest.raises(TokenRejectedError) as info:
+        provider.authenticate(kit.request(token))
+    assert info.value.code == "token_expired"
+
+
+def test_entry_not_served_before_nbf_when_the_clock_steps_back(kit: Any) -> None:
+    """A token accepted once is not served from the cache at an instant a fresh check refuses."""
+    provider = kit.rsa_provider(leeway=0, cache_ttl=3600)
+    now = int(time.time())
+    token = kit.rs256(nbf=now - 10, iat=now - 10)
+    provider.authenticate(kit.request(token))
+    with time_machine.travel(now - 60, tick=False), pytest.raises(TokenRejectedError) as info:
+        provider.authenticate(kit.request(token))
+    assert info.value.code in {"token_not_yet_valid", "token_issued_in_future"}
 
 
 def test_entry_ends_at_ttl(kit: Any) -> None:

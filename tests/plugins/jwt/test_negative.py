@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from authplug.errors import NotAuthenticatedError
+from authplug.jose.errors import REASONS
 from authplug_jwt import JwtProvider, TokenRejectedError
-from authplug_jwt.errors import REASONS
 
 
 def rejected(provider: JwtProvider, token: str, code: str) -> TokenRejectedError:
@@ -369,6 +369,24 @@ def test_typ_required(kit: Any) -> None:
     token = kit.mint({"alg": "RS256", "kid": "k1"}, kit.claims(), kit.rsa_signer(kit.keys.rsa))
     rejected(provider, token, "invalid_type")
     rejected(provider, kit.rs256({"typ": "JWT"}), "invalid_type")
+
+
+@pytest.mark.parametrize("typ", ["at+jwt", "application/at+jwt", None])
+def test_access_token_with_nonce_is_refused(kit: Any, typ: str | None) -> None:
+    """Issue #8 item 4: RFC 9068 access tokens carry no nonce; an ID token replayed as one does."""
+    provider = kit.rsa_provider(accepted_types=["at+jwt"], require_type=typ is not None)
+    header: dict[str, Any] = {"alg": "RS256", "kid": "k1"}
+    if typ is not None:
+        header["typ"] = typ
+    token = kit.mint(header, kit.claims(nonce="n-0S6_WzA2Mj"), kit.rsa_signer(kit.keys.rsa))
+    rejected(provider, token, "nonce_in_access_token")
+    without = kit.mint(header, kit.claims(), kit.rsa_signer(kit.keys.rsa))
+    assert provider.verify(without)["sub"] == "user-1"
+
+
+def test_nonce_is_fine_outside_access_token_mode(kit: Any) -> None:
+    token = kit.rs256({"typ": "JWT"}, nonce="n")
+    assert kit.rsa_provider().verify(token)["nonce"] == "n"
 
 
 # -- structure and encoding -----------------------------------------------------------

@@ -7,7 +7,7 @@ Select it with ``provider = "jwt"`` and configure the ``[jwt]`` section
 
 from __future__ import annotations
 
-from authplug_jwt.errors import TokenRejectedError
+from authplug.jose.errors import TokenRejectedError
 from authplug_jwt.provider import JwtProvider
 from authplug_jwt.settings import JwtSettings
 

@@ -5,7 +5,7 @@ No login flow and no session cookie (``stateless = True``): the host calls
 ``Authorization: Bearer``, else the configured header, else the configured
 cookie. A token seen before (and not yet expired) is answered from the
 verified-token cache without checking its signature again; a new one goes
-through :class:`~authplug_jwt.verify.TokenVerifier`. ``authenticate`` stays
+through :class:`~authplug.jose.verify.TokenVerifier`. ``authenticate`` stays
 synchronous unless the JWKS must be fetched first, in which case it returns a
 coroutine that fetches with ``httpx.AsyncClient``.
 
@@ -21,7 +21,6 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
@@ -32,16 +31,12 @@ from authplug.errors import (
     NotAuthenticatedError,
     ProviderUnavailableError,
 )
-from authplug.models import AuthenticatedUser, StrMap
-from authplug.provider import AuthProvider
-from authplug.request import AuthRequest
-from authplug.results import Authenticated
-from authplug_jwt.algorithms import check_backends, register_extension_algorithms
-from authplug_jwt.cache import VerifiedTokenCache
-from authplug_jwt.claims import ClaimRules
-from authplug_jwt.errors import TokenRejectedError, reject
-from authplug_jwt.jwks import RemoteJwks
-from authplug_jwt.keys import (
+from authplug.jose.algorithms import check_backends, register_extension_algorithms
+from authplug.jose.cache import VerifiedTokenCache
+from authplug.jose.claims import ClaimRules
+from authplug.jose.errors import TokenRejectedError, reject
+from authplug.jose.jwks import RemoteJwks
+from authplug.jose.keys import (
     KeySet,
     UnusableKeyError,
     VerificationKey,
@@ -49,8 +44,12 @@ from authplug_jwt.keys import (
     keys_from_pem,
     keys_from_secret,
 )
+from authplug.jose.verify import ParsedToken, TokenVerifier, VerifiedToken, normalise_type
+from authplug.models import AuthenticatedUser, StrMap
+from authplug.provider import AuthProvider
+from authplug.request import AuthRequest
+from authplug.results import Authenticated
 from authplug_jwt.settings import JwtSettings
-from authplug_jwt.verify import ParsedToken, TokenVerifier, VerifiedToken, normalise_type
 
 __all__ = ["JwtProvider"]
 
@@ -139,13 +138,11 @@ class JwtProvider(AuthProvider[StrMap, StrMap]):
         check_backends()
         register_extension_algorithms()
         allowed = frozenset(settings.algorithms)
-        issuer_host = urlsplit(settings.issuer[0]).hostname or settings.issuer[0]
         remote = None
         if settings.jwks_url is not None:
             remote = RemoteJwks(
                 settings.jwks_url,
                 allowed=allowed,
-                provider=issuer_host,
                 ttl=settings.jwks_cache_ttl,
                 refetch_interval=settings.jwks_refetch_interval,
                 timeout=settings.jwks_timeout,
@@ -191,7 +188,7 @@ class JwtProvider(AuthProvider[StrMap, StrMap]):
             return [exc.message]
         if not remote.keys:
             return [
-                f"the JWKS of {remote.provider} holds no key usable with "
+                f"the JWKS of {remote.host} holds no key usable with "
                 f"{', '.join(sorted(self.jwt_settings.algorithms))}"
             ]
         return []
@@ -265,7 +262,8 @@ class JwtProvider(AuthProvider[StrMap, StrMap]):
                 token,
                 _Cached(result, claims),
                 size=verified.payload_size * _CLAIMS_MEMORY_FACTOR,
-                expires_at=verified.exp,
+                expires_at=verified.validity.not_after,
+                not_before=verified.validity.not_before,
                 now=self._clock(),
             )
         return result

@@ -38,7 +38,7 @@ from pydantic import (
 )
 
 from authplug.claims import ClaimMapping
-from authplug_jwt.algorithms import ASYMMETRIC, HMAC, HMAC_MIN_BYTES, SUPPORTED
+from authplug.jose.algorithms import ASYMMETRIC, HMAC, HMAC_MIN_BYTES, SUPPORTED
 
 __all__ = ["JwtSettings", "is_loopback_url"]
 

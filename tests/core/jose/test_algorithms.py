@@ -11,7 +11,7 @@ import pytest
 from jose import jwk, jws
 
 from authplug.errors import PluginLoadError
-from authplug_jwt.algorithms import (
+from authplug.jose.algorithms import (
     EdDSAKey,
     RSAPSSKey,
     check_backends,
@@ -25,49 +25,49 @@ def _registered() -> None:
 
 
 @pytest.mark.parametrize("alg", ["PS256", "PS384", "PS512"])
-def test_pss_via_python_jose(kit: Any, alg: str) -> None:
-    token = pyjwt.encode({"sub": "u"}, kit.keys.rsa, algorithm=alg, headers={"kid": "k1"})
-    key = jwk.construct(kit.public_jwk(kit.keys.rsa), alg)
+def test_pss_via_python_jose(jose: Any, alg: str) -> None:
+    token = pyjwt.encode({"sub": "u"}, jose.keys.rsa, algorithm=alg, headers={"kid": "k1"})
+    key = jwk.construct(jose.public_jwk(jose.keys.rsa), alg)
     assert isinstance(key, RSAPSSKey)
     assert jws.verify(token, key, algorithms=[alg]) == b'{"sub":"u"}'
-    other = jwk.construct(kit.public_jwk(kit.keys.rsa_other), alg)
+    other = jwk.construct(jose.public_jwk(jose.keys.rsa_other), alg)
     with pytest.raises(jws.JWSError):
         jws.verify(token, other, algorithms=[alg])
 
 
-def test_pss_salt_length_is_strict(kit: Any) -> None:
+def test_pss_salt_length_is_strict(jose: Any) -> None:
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
 
     header_payload = b"eyJhbGciOiJQUzI1NiJ9.e30"
-    sig = kit.keys.rsa.sign(
+    sig = jose.keys.rsa.sign(
         header_payload,
         padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.MAX_LENGTH),
         hashes.SHA256(),
     )
-    key = RSAPSSKey(kit.keys.rsa.public_key(), "PS256")
+    key = RSAPSSKey(jose.keys.rsa.public_key(), "PS256")
     assert key.verify(header_payload, sig) is False
 
 
-def test_eddsa_via_python_jose(kit: Any) -> None:
-    token = pyjwt.encode({"sub": "u"}, kit.keys.ed, algorithm="EdDSA")
-    key = jwk.construct(kit.public_jwk(kit.keys.ed), "EdDSA")
+def test_eddsa_via_python_jose(jose: Any) -> None:
+    token = pyjwt.encode({"sub": "u"}, jose.keys.ed, algorithm="EdDSA")
+    key = jwk.construct(jose.public_jwk(jose.keys.ed), "EdDSA")
     assert isinstance(key, EdDSAKey)
     assert jws.verify(token, key, algorithms=["EdDSA"]) == b'{"sub":"u"}'
     assert key.public_key().to_dict()["crv"] == "Ed25519"
 
 
-def test_extension_keys_refuse_wrong_material(kit: Any) -> None:
+def test_extension_keys_refuse_wrong_material(jose: Any) -> None:
     with pytest.raises(jwk.JWKError):
-        RSAPSSKey(kit.public_jwk(kit.keys.p256), "PS256")
+        RSAPSSKey(jose.public_jwk(jose.keys.p256), "PS256")
     with pytest.raises(jwk.JWKError):
-        RSAPSSKey(kit.public_jwk(kit.keys.rsa), "RS256")
+        RSAPSSKey(jose.public_jwk(jose.keys.rsa), "RS256")
     with pytest.raises(jwk.JWKError):
-        EdDSAKey(kit.public_jwk(kit.keys.rsa), "EdDSA")
+        EdDSAKey(jose.public_jwk(jose.keys.rsa), "EdDSA")
     with pytest.raises(jwk.JWKError):
         EdDSAKey({"kty": "OKP", "crv": "Ed448", "x": "AAAA"}, "EdDSA")
     with pytest.raises(jwk.JWKError):
-        RSAPSSKey(kit.public_jwk(kit.keys.rsa, d="AAAA"), "PS256")
+        RSAPSSKey(jose.public_jwk(jose.keys.rsa, d="AAAA"), "PS256")
 
 
 def test_registration_is_idempotent_and_refuses_foreign_classes(

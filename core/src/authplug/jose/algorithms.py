@@ -1,11 +1,11 @@
-"""The signature algorithms the plugin accepts, and the two python-jose lacks.
+"""The signature algorithms authplug.jose accepts, and the two python-jose lacks.
 
 python-jose 3.5.0 verifies HS*, RS* and ES* but not RSASSA-PSS (PS256/384/512)
 or EdDSA (Ed25519). :func:`register_extension_algorithms` adds them through
 python-jose's own extension point, :func:`jose.jwk.register_key`, with the two
 small key classes below, backed by ``cryptography``. Once registered they work
 everywhere python-jose looks keys up (``jwk.construct``, ``jws.verify``), not
-only in this plugin. Registration happens when the provider is constructed
+only in authplug. Registration happens when a provider is constructed
 (never at import) and is idempotent.
 """
 
@@ -237,7 +237,7 @@ def register_extension_algorithms() -> None:
 
     :raises PluginLoadError: another component already registered a
         different key class for one of these names; verifying with a class
-        this plugin did not vet would be unsound, so it refuses to start.
+        authplug did not vet would be unsound, so it refuses to start.
     """
     with _lock:
         for name, key_class in _EXTENSIONS.items():
@@ -258,7 +258,7 @@ def check_backends() -> None:
     """Refuse to run on python-jose's pure-Python backends.
 
     python-jose silently falls back to ``python-ecdsa`` (CVE-2024-23342,
-    Minerva) and ``rsa`` when ``cryptography`` is missing; this plugin only
+    Minerva) and ``rsa`` when ``cryptography`` is missing; authplug only
     runs on the ``cryptography`` backend.
 
     :raises PluginLoadError: a pure-Python backend is selected.

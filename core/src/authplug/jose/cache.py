@@ -2,10 +2,14 @@
 
 A client usually sends the same bearer token on every request until it
 expires. The cache maps a SHA-256 of the token (never the token itself) to what
-verifying it produced, until the earlier of the token's ``exp`` and a
-configured TTL, so the signature check runs once per token rather than once
-per request. It is bounded both in entries and in (estimated) bytes; the
-least recently used entries are evicted first.
+verifying it produced, so the signature check runs once per token rather than
+once per request. A hit is served only while every time bound a fresh
+verification applies still holds: an entry carries the window
+(:class:`~authplug.jose.claims.Validity`) in which the claim checks accept the
+token (``exp``, ``nbf``, ``iat``/``max_age``, each with the leeway) and expires
+at the earliest of its end and the configured TTL; before the window opens (a
+clock stepped back) it is not served either. It is bounded both in entries and
+in (estimated) bytes; the least recently used entries are evicted first.
 
 Revocation caveat: a token served from the cache stays accepted until it
 leaves the cache (at most ``ttl`` seconds, never past ``exp``) even if the
@@ -33,6 +37,7 @@ ENTRY_OVERHEAD: Final = 3072
 @dataclass(slots=True)
 class _Entry(Generic[V]):
     value: V
+    not_before: float
     expires_at: float
     size: int
 
@@ -62,23 +67,36 @@ class VerifiedTokenCache(Generic[V]):
             entry = self._entries.get(key)
             if entry is None:
                 return None
-            if now >= entry.expires_at:
+            if not entry.not_before <= now < entry.expires_at:
                 del self._entries[key]
                 self._bytes -= entry.size
                 return None
             self._entries.move_to_end(key)
             return entry.value
 
-    def put(self, token: str, value: V, *, size: int, expires_at: float, now: float) -> None:
-        """Cache ``value`` for ``token`` until ``min(expires_at, now + ttl)``.
+    def put(
+        self,
+        token: str,
+        value: V,
+        *,
+        size: int,
+        expires_at: float,
+        now: float,
+        not_before: float = float("-inf"),
+    ) -> None:
+        """Cache ``value`` for ``token``.
+
+        It is served while ``not_before <= now < min(expires_at, put time + ttl)``.
 
         :param size: Estimated bytes ``value`` occupies (without the overhead).
+        :param expires_at: First instant a fresh verification would reject the token.
+        :param not_before: Earliest instant a fresh verification accepts it.
         """
         charged = size + ENTRY_OVERHEAD
         if charged > self.max_bytes:
             return
         key = hashlib.sha256(token.encode("latin-1")).digest()
-        entry = _Entry(value, min(expires_at, now + self.ttl), charged)
+        entry = _Entry(value, not_before, min(expires_at, now + self.ttl), charged)
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:

@@ -10,12 +10,14 @@ Policy:
 * a failed fetch keeps the previous keys (stale-if-error); only when no keys
   were ever fetched does it surface as
   :class:`~authplug.errors.ProviderUnavailableError` (503);
-* redirects are not followed, bodies over ``max_bytes`` are refused, and the
-  keys are prepared once per fetch (:mod:`authplug_jwt.keys`).
+* every fetch goes through :mod:`authplug.fetch`: ``timeout`` is a total
+  deadline (connect and every read together), redirects are not followed,
+  bodies over ``max_bytes`` are refused; the keys are prepared once per fetch
+  (:mod:`authplug.jose.keys`);
+* errors name the JWKS URL's host (the one that failed), not the issuer's.
 
-The fetch exists in a blocking and an ``async`` form sharing everything but
-the transport, so the ASGI host never blocks its event loop and the WSGI host
-needs no loop.
+The fetch exists in a blocking and an ``async`` form, so the ASGI host never
+blocks its event loop and the WSGI host needs no loop.
 """
 
 from __future__ import annotations
@@ -26,19 +28,14 @@ import threading
 import time
 from collections.abc import Callable
 
-import httpx
-
 from authplug.errors import ProviderUnavailableError
-from authplug_jwt.keys import KeySet, UnusableKeyError, keys_from_jwks
+from authplug.fetch import FetchError, FetchResponse, OutboundRequest, fetch, fetch_async, host_of
+from authplug.jose.keys import KeySet, UnusableKeyError, keys_from_jwks
 
 __all__ = ["RemoteJwks"]
 
-_log = logging.getLogger("authplug_jwt")
+_log = logging.getLogger("authplug.jose")
 _HEADERS = {"accept": "application/jwk-set+json, application/json"}
-
-
-class _FetchError(Exception):
-    """A fetch failed; the message is safe to log (no body, no key)."""
 
 
 class RemoteJwks:
@@ -46,11 +43,10 @@ class RemoteJwks:
 
     :param url: The JWKS URL (validated by the settings).
     :param allowed: Algorithms keys are prepared for.
-    :param provider: Name for errors (the issuer's host).
     :param ttl: Seconds a fetched set stays fresh.
     :param refetch_interval: Minimum seconds between fetches that are not
         due to expiry (unknown ``kid``, retry after failure).
-    :param timeout: Seconds before a fetch gives up.
+    :param timeout: Total seconds a fetch may take (a deadline, not per read).
     :param max_bytes: Largest body accepted.
     :param clock: Monotonic clock (seconds).
     """
@@ -60,7 +56,6 @@ class RemoteJwks:
         url: str,
         *,
         allowed: frozenset[str],
-        provider: str,
         ttl: float,
         refetch_interval: float,
         timeout: float,
@@ -69,7 +64,7 @@ class RemoteJwks:
     ) -> None:
         self.url = url
         self.allowed = allowed
-        self.provider = provider
+        self.host = host_of(url)
         self.ttl = ttl
         self.refetch_interval = refetch_interval
         self.timeout = timeout
@@ -96,7 +91,7 @@ class RemoteJwks:
         if self.keys is None:
             if since_attempt < self.refetch_interval:
                 raise ProviderUnavailableError(
-                    "its JWKS could not be fetched (retrying shortly)", provider=self.provider
+                    "its JWKS could not be fetched (retrying shortly)", provider=self.host
                 )
             return True
         if self._in_flight:
@@ -106,6 +101,11 @@ class RemoteJwks:
         return unknown_kid and since_attempt >= self.refetch_interval
 
     # -- transport ----------------------------------------------------------
+
+    def _request(self) -> OutboundRequest:
+        return OutboundRequest(
+            "GET", self.url, deadline=self.timeout, max_bytes=self.max_bytes, headers=_HEADERS
+        )
 
     def fetch(self, *, unknown_kid: bool) -> None:
         """Fetch the JWKS (blocking) unless another thread just did; keep old keys on failure.
@@ -117,16 +117,8 @@ class RemoteJwks:
                 return
             self._begin()
             try:
-                with (
-                    httpx.Client(timeout=self.timeout, follow_redirects=False) as client,
-                    client.stream("GET", self.url, headers=_HEADERS) as response,
-                ):
-                    self._check_status(response)
-                    body = bytearray()
-                    for chunk in response.iter_bytes():
-                        self._append(body, chunk)
-                self._accept(bytes(body))
-            except (httpx.HTTPError, _FetchError, UnusableKeyError) as exc:
+                self._accept(fetch(self._request()))
+            except (FetchError, UnusableKeyError) as exc:
                 self._failed(exc)
             finally:
                 self._in_flight = False
@@ -135,16 +127,8 @@ class RemoteJwks:
         """Fetch the JWKS without blocking the event loop (see :meth:`fetch`)."""
         self._begin()
         try:
-            async with (
-                httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client,
-                client.stream("GET", self.url, headers=_HEADERS) as response,
-            ):
-                self._check_status(response)
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    self._append(body, chunk)
-            self._accept(bytes(body))
-        except (httpx.HTTPError, _FetchError, UnusableKeyError) as exc:
+            self._accept(await fetch_async(self._request()))
+        except (FetchError, UnusableKeyError) as exc:
             self._failed(exc)
         finally:
             self._in_flight = False
@@ -156,37 +140,28 @@ class RemoteJwks:
         self._attempted_at = self._clock()
         self.fetch_count += 1
 
-    def _append(self, body: bytearray, chunk: bytes) -> None:
-        """Add ``chunk`` to ``body``, refusing a body over ``max_bytes``."""
-        body += chunk
-        if len(body) > self.max_bytes:
-            raise _FetchError("the JWKS response is too large")
-
-    def _check_status(self, response: httpx.Response) -> None:
-        if response.status_code != 200:
-            raise _FetchError(f"the JWKS URL answered HTTP {response.status_code}")
-        length = response.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            raise _FetchError("the JWKS response is too large")
-
-    def _accept(self, body: bytes) -> None:
+    def _accept(self, response: FetchResponse) -> None:
+        if response.status != 200:
+            raise FetchError(self.host, f"the JWKS URL answered HTTP {response.status}")
         try:
-            document = json.loads(body.decode("utf-8"))
+            document = json.loads(response.body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError):
-            raise _FetchError("the JWKS response is not JSON") from None
+            raise FetchError(self.host, "the JWKS response is not JSON") from None
         keys, _skipped = keys_from_jwks(document, self.allowed, origin="jwks_url")
         if not keys:
-            raise _FetchError("the JWKS holds no key usable with the configured algorithms")
+            raise FetchError(
+                self.host, "the JWKS holds no key usable with the configured algorithms"
+            )
         self.keys = KeySet(keys)
         self._fetched_at = self._clock()
-        _log.info("fetched JWKS from %s: %d usable keys", self.provider, len(self.keys))
+        _log.info("fetched JWKS from %s: %d usable keys", self.host, len(self.keys))
 
-    def _failed(self, exc: Exception) -> None:
-        reason = str(exc) if isinstance(exc, _FetchError | UnusableKeyError) else type(exc).__name__
+    def _failed(self, exc: FetchError | UnusableKeyError) -> None:
+        reason = exc.reason if isinstance(exc, FetchError) else str(exc)
         if self.keys is None:
             raise ProviderUnavailableError(
-                f"its JWKS could not be fetched ({reason})", provider=self.provider
+                f"its JWKS could not be fetched ({reason})", provider=self.host
             ) from None
         _log.warning(
-            "JWKS refetch from %s failed (%s); keeping the previous keys", self.provider, reason
+            "JWKS refetch from %s failed (%s); keeping the previous keys", self.host, reason
         )

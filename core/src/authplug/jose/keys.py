@@ -1,4 +1,4 @@
-"""Verification keys: parsed once, typed, and selected by the plugin itself.
+"""Verification keys: parsed once, typed, and selected by authplug itself.
 
 python-jose ignores ``kid`` and gives up at the first unusable key of a set, so
 key selection happens here: each usable key is turned into one python-jose
@@ -30,8 +30,8 @@ from jose.backends.base import Key
 from jose.exceptions import JOSEError
 
 from authplug.errors import ConfigError, NotAuthenticatedError
-from authplug_jwt.algorithms import EC_CURVES, HMAC, RSA_FAMILY, ec_curve_name
-from authplug_jwt.compact import b64url_decode
+from authplug.jose.algorithms import EC_CURVES, HMAC, RSA_FAMILY, ec_curve_name
+from authplug.jose.compact import b64url_decode
 
 __all__ = [
     "MAX_KID_LENGTH",
@@ -44,7 +44,7 @@ __all__ = [
     "keys_from_secret",
 ]
 
-_log = logging.getLogger("authplug_jwt")
+_log = logging.getLogger("authplug.jose")
 
 MAX_KID_LENGTH: Final = 1024
 MIN_RSA_BITS: Final = 2048

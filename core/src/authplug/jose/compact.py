@@ -5,7 +5,7 @@ malleable), decodes JSON that the RFCs forbid (duplicate member names, ``NaN``)
 and auto-detects UTF-16. These functions accept exactly one spelling of each
 token: three non-empty segments of unpadded, canonical base64url whose
 header and payload are UTF-8 JSON objects without duplicate names.
-Every failure raises :class:`~authplug_jwt.errors.TokenRejectedError`
+Every failure raises :class:`~authplug.jose.errors.TokenRejectedError`
 (``malformed_token``); nothing from the input appears in the message.
 """
 
@@ -16,7 +16,7 @@ import json
 import re
 from typing import Any, Final
 
-from authplug_jwt.errors import reject
+from authplug.jose.errors import reject
 
 __all__ = ["b64url_decode", "decode_segment", "json_object", "split_compact"]
 

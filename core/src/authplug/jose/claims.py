@@ -15,9 +15,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from authplug_jwt.errors import reject
+from authplug.jose.errors import reject
 
-__all__ = ["ClaimRules", "check_claims"]
+__all__ = ["ClaimRules", "Validity", "check_claims"]
 
 _MAX_NUMERIC_DATE: Final = 2**53
 """Largest accepted NumericDate (JSON's exact-integer range; year 285 million)."""
@@ -68,6 +68,27 @@ class ClaimRules:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Validity:
+    """When a fresh check of the same claims accepts them (for caches of verified tokens).
+
+    Attributes:
+        exp: The token's ``exp``.
+        not_before: Earliest instant a fresh check accepts the token
+            (``nbf`` and ``iat`` less the leeway).
+        not_after: First instant a fresh check rejects it: the earliest of
+            ``exp`` plus leeway and, with ``max_age``, ``iat + max_age`` plus leeway.
+    """
+
+    exp: float
+    not_before: float
+    not_after: float
+
+    def holds_at(self, now: float) -> bool:
+        """Whether every time bound still holds at ``now``."""
+        return self.not_before <= now < self.not_after
+
+
 def _numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
     value = claims.get(name)
     if value is None:
@@ -95,10 +116,11 @@ def _check_audience(value: Any, rules: ClaimRules) -> None:
         raise reject("invalid_audience")
 
 
-def check_claims(claims: Mapping[str, Any], rules: ClaimRules, now: float) -> float:
+def check_claims(claims: Mapping[str, Any], rules: ClaimRules, now: float) -> Validity:
     """Check ``claims`` against ``rules`` at time ``now`` (seconds since the epoch).
 
-    :returns: The token's ``exp``.
+    :returns: The window in which the same check keeps accepting the claims
+        (every time bound: ``exp``, ``nbf``, ``iat``, ``max_age``, leeway).
     :raises TokenRejectedError: with the reason code of the first failed check.
     """
     iss = claims.get("iss")
@@ -131,4 +153,10 @@ def check_claims(claims: Mapping[str, Any], rules: ClaimRules, now: float) -> fl
     for name in rules.required:
         if claims.get(name) is None:
             raise reject("missing_claim")
-    return exp
+    leeway = rules.leeway
+    not_after = exp + leeway
+    if iat is not None and rules.max_age is not None:
+        # accepted while iat + max_age + leeway >= now: the first rejected instant is just after
+        not_after = min(not_after, math.nextafter(iat + rules.max_age + leeway, math.inf))
+    lower = [bound - leeway for bound in (nbf, iat) if bound is not None]
+    return Validity(exp, max(lower, default=-math.inf), not_after)

@@ -8,15 +8,17 @@
    ``crit`` refused (no extension is understood), ``typ`` among the accepted
    types, ``kid`` a string. ``jku``, ``x5u``, ``jwk`` and ``x5c`` are never
    read: keys come only from the configuration and the configured JWKS URL;
-4. key selection by (``alg``, ``kid``) in the plugin's own index, with one
+4. key selection by (``alg``, ``kid``) in authplug's own index, with one
    rate-limited JWKS refetch for an unknown ``kid``;
 5. signature, with python-jose key objects prepared once (including the PS*
-   and EdDSA classes this plugin registers with python-jose);
+   and EdDSA classes authplug registers with python-jose);
 6. payload: a JSON object without duplicate names, then the registered
-   claims (:mod:`authplug_jwt.claims`).
+   claims (:mod:`authplug.jose.claims`); a token typed ``at+jwt`` (or any
+   token where ``at+jwt`` is the only accepted type) carrying ``nonce`` is
+   refused: RFC 9068 access tokens have none, an ID token does.
 
 No step uses ``assert``, so ``python -O`` changes nothing. Every failure is a
-:class:`~authplug_jwt.errors.TokenRejectedError` carrying a reason code;
+:class:`~authplug.jose.errors.TokenRejectedError` carrying a reason code;
 library exceptions never escape.
 """
 
@@ -30,14 +32,22 @@ from typing import Any, Final
 from jose.backends.base import Key
 from jose.exceptions import JOSEError
 
-from authplug_jwt.claims import ClaimRules, check_claims
-from authplug_jwt.compact import decode_segment, json_object, split_compact
-from authplug_jwt.errors import reject
-from authplug_jwt.jwks import RemoteJwks
-from authplug_jwt.keys import MAX_KID_LENGTH, KeySet
+from authplug.jose.claims import ClaimRules, Validity, check_claims
+from authplug.jose.compact import decode_segment, json_object, split_compact
+from authplug.jose.errors import reject
+from authplug.jose.jwks import RemoteJwks
+from authplug.jose.keys import MAX_KID_LENGTH, KeySet
 
-__all__ = ["ParsedToken", "TokenVerifier", "VerifiedToken", "normalise_type"]
+__all__ = [
+    "ACCESS_TOKEN_TYPE",
+    "ParsedToken",
+    "TokenVerifier",
+    "VerifiedToken",
+    "normalise_type",
+]
 
+ACCESS_TOKEN_TYPE: Final = "at+jwt"  # noqa: S105 - a media type, not a secret
+"""The normalised ``typ`` of an RFC 9068 access token."""
 MAX_KEYS_TRIED: Final = 8
 """Most candidate keys tried for one token without a matching ``kid``."""
 
@@ -54,6 +64,7 @@ class ParsedToken:
 
     alg: str
     kid: str | None
+    typ: str | None
     signing_input: bytes
     signature: bytes
     payload_segment: str
@@ -65,13 +76,18 @@ class VerifiedToken:
 
     Attributes:
         claims: The verified claims.
-        exp: Its expiry (seconds since the epoch).
+        validity: When a fresh verification keeps accepting it (every time bound).
         payload_size: Bytes of its decoded payload (for cache accounting).
     """
 
     claims: dict[str, Any]
-    exp: float
+    validity: Validity
     payload_size: int
+
+    @property
+    def exp(self) -> float:
+        """Its expiry (seconds since the epoch)."""
+        return self.validity.exp
 
 
 class TokenVerifier:
@@ -125,6 +141,7 @@ class TokenVerifier:
         if typ is not None or "typ" in header:
             if type(typ) is not str or normalise_type(typ) not in self.accepted_types:
                 raise reject("invalid_type")
+            typ = normalise_type(typ)
         elif self.require_type:
             raise reject("invalid_type")
         kid = header.get("kid")
@@ -134,7 +151,7 @@ class TokenVerifier:
             raise reject("malformed_token")
         signature = decode_segment(signature_segment)
         signing_input = token[: len(header_segment) + 1 + len(payload_segment)].encode("ascii")
-        return ParsedToken(alg, kid, signing_input, signature, payload_segment)
+        return ParsedToken(alg, kid, typ, signing_input, signature, payload_segment)
 
     def candidates(self, parsed: ParsedToken) -> tuple[tuple[Key, ...], bool]:
         """Keys that may verify ``parsed`` (step 4), and whether a JWKS fetch is due first."""
@@ -168,8 +185,13 @@ class TokenVerifier:
             raise reject("invalid_signature")
         payload = decode_segment(parsed.payload_segment)
         claims = json_object(payload)
-        exp = check_claims(claims, self.rules, self.clock())
-        return VerifiedToken(claims, exp, len(payload))
+        validity = check_claims(claims, self.rules, self.clock())
+        if "nonce" in claims and (
+            parsed.typ == ACCESS_TOKEN_TYPE or self.accepted_types == {ACCESS_TOKEN_TYPE}
+        ):
+            # RFC 9068 access tokens carry no nonce: this is an ID token replayed as one.
+            raise reject("nonce_in_access_token")
+        return VerifiedToken(claims, validity, len(payload))
 
     # -- whole verifications --------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The JWT plugin's failures, as authplug's typed errors.
+"""Rejected JWTs, as authplug's typed errors.
 
 Every rejected token becomes a :class:`~authplug.errors.NotAuthenticatedError`
 whose ``code`` names the reason and whose message comes from a fixed table:
@@ -33,6 +33,7 @@ REASONS: Final[dict[str, str]] = {
     "invalid_audience": "the token is not meant for this application",
     "missing_claim": "the token lacks a required claim",
     "invalid_claims": "the token's claims are malformed",
+    "nonce_in_access_token": "an access token must not carry a nonce",
 }
 """Reason code -> fixed, token-free message."""
 
