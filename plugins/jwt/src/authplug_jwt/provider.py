@@ -124,6 +124,7 @@ class JwtProvider(AuthProvider[StrMap, StrMap]):
 
     settings_model: ClassVar[type[BaseModel]] = JwtSettings
     stateless: ClassVar[bool] = True
+    challenge: ClassVar[str | None] = "Bearer"
 
     def __init__(
         self,
