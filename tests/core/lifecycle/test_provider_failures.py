@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from types import ModuleType
 from typing import Any
 
@@ -75,10 +75,10 @@ def _apps(host: Host) -> tuple[asgi.AuthMiddleware, wsgi.AuthMiddleware]:
 
 
 @pytest.fixture
-def misbehaving(kit: ModuleType, keys: list[str]) -> Iterator[tuple[Misbehaving, Host]]:
+def misbehaving(kit: ModuleType, keys: list[str]) -> tuple[Misbehaving, Host]:
     provider = Misbehaving(kit)
     host = build_host(provider, kit.make_config(keys), provider_info=PluginInfo(name="bad"))
-    yield provider, host
+    return provider, host
 
 
 async def _get(kind: str, host: Host, path: str, headers: dict[str, str]) -> httpx.Response:
@@ -230,9 +230,7 @@ async def test_a_stateless_provider_declares_its_own_challenge(
     assert "set-cookie" not in ok.headers
 
 
-async def test_a_provider_without_a_challenge_sends_none(
-    kit: ModuleType, keys: list[str]
-) -> None:
+async def test_a_provider_without_a_challenge_sends_none(kit: ModuleType, keys: list[str]) -> None:
     class Quiet(HeaderProvider):
         challenge = None
 

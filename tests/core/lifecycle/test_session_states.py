@@ -160,8 +160,9 @@ def _expect(state: SessionState) -> Callable[[Proceed | Respond], bool]:
     if state is SessionState.VALID:
         return lambda o: isinstance(o, Proceed) and o.cookies == ()
     if state in (SessionState.RESEAL, SessionState.DUE_REFRESH, SessionState.DUE_VALIDATION):
-        return lambda o: isinstance(o, Proceed) and any(
-            c.name == f"{SESSION}.0" and c.max_age != 0 for c in o.cookies
+        return lambda o: (
+            isinstance(o, Proceed)
+            and any(c.name == f"{SESSION}.0" and c.max_age != 0 for c in o.cookies)
         )
     if state is SessionState.TOO_LARGE:
         return lambda o: isinstance(o, Respond) and o.status == 431
