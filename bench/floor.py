@@ -5,19 +5,24 @@ correct cookie session can do: find the cookie in the raw header, base64url
 decode it (``binascii`` on the standard alphabet, the tuned path), open it with
 one reused ``AESGCM`` object and ``model_validate_json`` the plaintext into the
 same pydantic model. No expiry checks, no chunk validation, no hooks.
+
+The caching floor (``cache=True``) adds what a hand-written middleware would
+add to skip work on a cookie it has seen: a dict keyed by the exact cookie
+value holding the opened payload, and an expiry check on every hit.
 """
 
 from __future__ import annotations
 
 import binascii
 import os
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import BaseModel
 
-__all__ = ["FloorAsgiMiddleware", "FloorWsgiMiddleware", "RawCodec"]
+__all__ = ["FloorAsgiMiddleware", "FloorWsgiMiddleware", "OpenedCache", "RawCodec"]
 
 _TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
@@ -72,6 +77,33 @@ def _cookie_value(header: bytes, needle: bytes) -> bytes | None:
     return value[value.find(b"~") + 1 :]
 
 
+class OpenedCache:
+    """The caching floor's memory: exact cookie value -> (user, expires at), bounded.
+
+    :param codec: The raw chain, for a value not seen yet.
+    :param lifetime: Seconds an opened value stays usable after its session began.
+    :param capacity: Most entries (new values are not cached beyond it).
+    """
+
+    def __init__(self, codec: RawCodec, lifetime: float, capacity: int = 2048) -> None:
+        self._codec = codec
+        self._lifetime = lifetime
+        self._capacity = capacity
+        self._entries: dict[bytes, tuple[Any, float]] = {}
+
+    def user(self, value: bytes) -> Any:
+        """The user ``value`` opens to (from the dict when seen), ``None`` when expired."""
+        hit = self._entries.get(value)
+        if hit is None:
+            session: Any = self._codec.open(value)
+            hit = (session.user, session.created_at + self._lifetime)
+            if len(self._entries) < self._capacity:
+                self._entries[value] = hit
+        if time.time() >= hit[1]:
+            return None
+        return hit[0]
+
+
 Scope = dict[str, Any]
 AsgiApp = Callable[[Scope, Any, Any], Any]
 
@@ -82,11 +114,15 @@ class FloorAsgiMiddleware:
     :param app: The wrapped ASGI app.
     :param codec: The raw chain.
     :param cookie_name: The first chunk's cookie name (``authplug_session.0``).
+    :param cache: Remember opened values (the caching floor), or ``None``.
     """
 
-    def __init__(self, app: AsgiApp, codec: RawCodec, cookie_name: str) -> None:
+    def __init__(
+        self, app: AsgiApp, codec: RawCodec, cookie_name: str, cache: OpenedCache | None = None
+    ) -> None:
         self.app = app
         self._codec = codec
+        self._cache = cache
         self._needle = cookie_name.encode("ascii") + b"="
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
@@ -98,7 +134,10 @@ class FloorAsgiMiddleware:
                     found = _cookie_value(value, self._needle)
                     if found is not None:
                         try:
-                            user = self._codec.open(found).user  # type: ignore[attr-defined]
+                            if self._cache is None:
+                                user = self._codec.open(found).user  # type: ignore[attr-defined]
+                            else:
+                                user = self._cache.user(found)
                         except Exception:
                             user = None
                         break
@@ -112,9 +151,12 @@ WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 class FloorWsgiMiddleware:
     """The same floor as WSGI middleware: the user goes to ``environ["authplug.user"]``."""
 
-    def __init__(self, app: WsgiApp, codec: RawCodec, cookie_name: str) -> None:
+    def __init__(
+        self, app: WsgiApp, codec: RawCodec, cookie_name: str, cache: OpenedCache | None = None
+    ) -> None:
         self.app = app
         self._codec = codec
+        self._cache = cache
         self._needle = cookie_name.encode("ascii") + b"="
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -125,7 +167,10 @@ class FloorWsgiMiddleware:
             found = _cookie_value(header.encode("latin-1"), self._needle)
             if found is not None:
                 try:
-                    user = self._codec.open(found).user  # type: ignore[attr-defined]
+                    if self._cache is None:
+                        user = self._codec.open(found).user  # type: ignore[attr-defined]
+                    else:
+                        user = self._cache.user(found)
                 except Exception:
                     user = None
         environ["authplug.user"] = user

@@ -103,6 +103,10 @@ class Row:
         unit: Unit of ``subject`` and ``base``.
         note: Skips, errors, extra figures (best times, p99...).
         extra: Machine-readable extra figures for the JSON file.
+        unmeasurable: The ratio could not be measured in this run (the
+            baseline's figure came out at or below zero on a noisy machine):
+            ``ratio`` is ``None`` and the row says so, never ``inf``.
+        headline: One of the targets the issues name (listed first).
     """
 
     figure: str
@@ -116,12 +120,16 @@ class Row:
     unit: str = "us"
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    unmeasurable: bool = False
+    headline: bool = False
 
     @property
     def verdict(self) -> str:
-        """``PASS``, ``MISS``, ``info`` or ``SKIP``."""
+        """``PASS``, ``MISS``, ``info``, ``SKIP`` or ``UNMEASURABLE``."""
         if self.subject is None:
             return "SKIP"
+        if self.unmeasurable:
+            return "UNMEASURABLE"
         if self.passed is None:
             return "info"
         return "PASS" if self.passed else "MISS"
@@ -139,6 +147,7 @@ class Row:
             "target": self.target,
             "verdict": self.verdict,
             "note": self.note,
+            "headline": self.headline,
             **({"extra": self.extra} if self.extra else {}),
         }
 
@@ -207,6 +216,8 @@ def ratio_row(
     limit: float,
 ) -> Row:
     """A row comparing two per-call medians: ``ratio = subject / base <= limit``."""
+    if base.median_ns <= 0:
+        return _unmeasurable(figure, measured, baseline, subject.median_us, base.median_us, limit)
     ratio = subject.median_ns / base.median_ns
     return Row(
         figure=figure,
@@ -246,7 +257,22 @@ def added_row(
     added_floor = t_floor.median_ns - t_alone.median_ns
     added_best = t_subject.best_ns - t_alone.best_ns
     floor_best = t_floor.best_ns - t_alone.best_ns
-    ratio = added / added_floor if added_floor > 0 else float("inf")
+    if added_floor <= 0:
+        return _unmeasurable(
+            figure,
+            measured,
+            baseline,
+            added / 1000,
+            added_floor / 1000,
+            limit,
+            unit="us added",
+            why=(
+                f"the baseline added {added_floor / 1000:.1f} us over the endpoint alone "
+                f"({t_alone.median_us:.1f} us): below the noise of this run"
+            ),
+        )
+    ratio = added / added_floor
+    best = f"{added_best / floor_best:.2f}x" if floor_best > 0 else "n/a"
     return Row(
         figure=figure,
         measured=measured,
@@ -259,8 +285,7 @@ def added_row(
         unit="us added",
         note=(
             f"endpoint alone {t_alone.median_us:.1f} us; best-round added "
-            f"{added_best / 1000:.1f} vs {floor_best / 1000:.1f} us "
-            f"({added_best / floor_best if floor_best > 0 else float('inf'):.2f}x)"
+            f"{added_best / 1000:.1f} vs {floor_best / 1000:.1f} us ({best})"
         ),
         extra={
             "alone_us": t_alone.median_us,
@@ -269,6 +294,33 @@ def added_row(
             "added_best_us": added_best / 1000,
             "floor_added_best_us": floor_best / 1000,
         },
+    )
+
+
+def _unmeasurable(
+    figure: str,
+    measured: str,
+    baseline: str,
+    subject: float,
+    base: float,
+    limit: float,
+    *,
+    unit: str = "us",
+    why: str = "the baseline measured zero",
+) -> Row:
+    """A row whose ratio this run could not measure: reported as such, never ``inf``."""
+    return Row(
+        figure=figure,
+        measured=measured,
+        baseline=baseline,
+        subject=subject,
+        base=base,
+        ratio=None,
+        target=f"<= {limit:g}x",
+        passed=None,
+        unit=unit,
+        note=f"unmeasurable in this run: {why}; run again on a quieter machine",
+        unmeasurable=True,
     )
 
 

@@ -132,12 +132,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     rows = run_cases(names, plan)
     elapsed = time.perf_counter() - started
+    headline = [r for r in rows if r.headline]
+    if headline:
+        print("Headline rows (like for like, measured in this run):\n")
+        print(table(headline))
+        print("\nEvery row:\n")
     print(table(rows))
     missed = [r.figure for r in rows if r.verdict == "MISS"]
     print(
         f"\n{len(rows)} rows in {elapsed:.0f} s: "
         f"{sum(r.verdict == 'PASS' for r in rows)} pass, {len(missed)} miss, "
-        f"{sum(r.verdict == 'SKIP' for r in rows)} skipped"
+        f"{sum(r.verdict == 'SKIP' for r in rows)} skipped, "
+        f"{sum(r.verdict == 'UNMEASURABLE' for r in rows)} unmeasurable"
     )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     report = {

@@ -22,7 +22,7 @@ from authplug.host import Host, PluginInfo, build_host
 from authplug.models import AuthenticatedUser
 from authplug.session import SessionData
 
-__all__ = ["Workload", "bench_config", "make_user", "make_workload"]
+__all__ = ["Workload", "bench_config", "make_user", "make_workload", "mock_provider"]
 
 USER_ID = "bench-user"
 ROLES = ("pika:content-admin", "pika:reader", "pika:history", "pika:instruction")
@@ -52,7 +52,8 @@ def make_user(now: float) -> AuthenticatedUser[dict[str, str], dict[str, str]]:
     )
 
 
-def _mock_provider() -> object:
+def mock_provider() -> object:
+    """The mock provider with the bench user configured."""
     from authplug_mock.provider import MockProvider
     from authplug_mock.settings import MockSettings, MockUser
 
@@ -120,7 +121,7 @@ def make_workload(**config: Any) -> Workload:
     # write" row shows; a client that ignored Set-Cookie would pay it on
     # every request once the session is a minute old.
     cfg = bench_config(key, **{"idle_timeout": 24 * 3600, "validate_interval": 3600, **config})
-    host = build_host(_mock_provider(), cfg, provider_info=PluginInfo(name="mock"))
+    host = build_host(mock_provider(), cfg, provider_info=PluginInfo(name="mock"))
     now = time.time()
     session = host.sessions.new_session(make_user(now), now)
     written = host.sessions.write(session)

@@ -72,3 +72,27 @@ def test_skip_row_has_no_figures_and_says_why() -> None:
     assert row.verdict == "SKIP"
     assert row.as_dict()["note"] == "not installed"
     assert row.as_dict()["subject"] is None
+
+
+def test_an_unmeasurable_added_cost_is_reported_as_such_not_inf() -> None:
+    """Issue #13.11: a floor whose added cost comes out at or below zero on a busy machine."""
+    timings = {
+        "alone": Timing((60_000.0,)),
+        "floor": Timing((59_000.0,)),
+        "authplug": Timing((70_000.0,)),
+    }
+    row = added_row(
+        "f", "m", "b", timings, alone="alone", subject="authplug", floor="floor", limit=1.25
+    )
+    assert row.ratio is None
+    assert row.unmeasurable
+    assert row.verdict == "UNMEASURABLE"
+    assert "unmeasurable" in row.note
+    assert "inf" not in row.note
+    assert row.as_dict()["ratio"] is None
+
+
+def test_an_unmeasurable_plain_ratio_is_reported_as_such() -> None:
+    row = ratio_row("f", "m", "b", Timing((1000.0,)), Timing((0.0,)), 1.15)
+    assert row.verdict == "UNMEASURABLE"
+    assert row.ratio is None

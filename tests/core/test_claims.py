@@ -21,7 +21,7 @@ def test_defaults() -> None:
     assert user.user_type == "external-user"
     assert user.roles == ("a", "b")
     assert user.custom_data is None
-    assert user.features == ()
+    assert user.features == {}  # features are named objects (issue #9 item 7)
     assert user.auth_data is None
 
 
@@ -79,10 +79,9 @@ def test_custom_data_strings_only() -> None:
 
 def test_features() -> None:
     mapping = ClaimMapping(features="features")
-    assert map_claims({**BASE, "features": ["history", "instruction"]}, mapping).features == (
-        "history",
-        "instruction",
-    )
+    features = map_claims({**BASE, "features": ["history", "instruction"]}, mapping).features
+    assert tuple(features) == ("history", "instruction")  # named objects (issue #9 item 7)
+    assert features["history"].model_dump() == {"type": "history", "history": True}
 
 
 def test_auth_data_is_passed_through() -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from authplug.config import AuthplugConfig, read_config
 from authplug.errors import ConfigError
+from authplug.session import KeyRing
 
 KEY = "Xq3vJ9mK2pL8nR5tW7yZ1aB4cD6eF0gH2iJ4kL6mN8o"
 KEY2 = "a1B2c3D4e5F6g7H8i9J0kLmNoPqRsTuVwXyZ-_a1B2c"
@@ -159,8 +160,9 @@ def test_secret_values_never_appear_in_errors(tmp_path: Path) -> None:
 
 
 def test_production_needs_keys_and_secure_cookies(tmp_path: Path) -> None:
+    keyless, _ = read_config(environ={"AUTHPLUG_ENV": "production"}, cwd=tmp_path)
     with pytest.raises(ConfigError, match="cookie_keys"):
-        read_config(environ={"AUTHPLUG_ENV": "production"}, cwd=tmp_path)
+        KeyRing.from_config(keyless)  # a provider that sets cookies (see test_keyring)
     with pytest.raises(ConfigError, match="insecure cookies"):
         read_config(
             environ={

@@ -94,3 +94,63 @@ def test_user_is_immutable() -> None:
     user = make_user()
     with pytest.raises(ValidationError):
         user.user_id = "other"  # type: ignore[misc]
+
+
+# -- features as named objects (issue #9, item 7) ---------------------------------
+
+SEED_FEATURES = {
+    "instruction": {"type": "instruction", "instruction": "Answer in German."},
+    "history": {"type": "history", "history": True},
+}
+
+
+def test_features_are_named_objects_as_the_seed_system_has_them() -> None:
+    user = AuthenticatedUser(user_id="f", user_type="internal-user", features=SEED_FEATURES)
+    assert user.has_feature("instruction")
+    assert not user.has_feature("beta")
+    dumped = json.loads(user.model_dump_json(by_alias=True))["features"]
+    assert dumped == SEED_FEATURES
+    assert AuthenticatedUser.model_validate_json(user.model_dump_json()) == user
+
+
+def test_a_list_of_names_means_each_feature_switched_on() -> None:
+    user = AuthenticatedUser(user_id="f", user_type="internal-user", features=["history"])
+    assert {k: v.model_dump() for k, v in user.features.items()} == {
+        "history": {"type": "history", "history": True}
+    }
+
+
+def test_tools_and_the_agent_see_the_features() -> None:
+    user = AuthenticatedUser(
+        user_id="f",
+        user_type="internal-user",
+        features=SEED_FEATURES,
+        custom_data={"company": "Acme"},
+        auth_data={"access_token": TOKEN},
+    )
+    tool, agent = user.tool_view(), user.agent_view()
+    assert tool.features == user.features == agent.features
+    assert tool.custom_data == {"company": "Acme"}
+    assert "custom_data" not in AgentUserView.model_fields
+    for view in (tool, agent):
+        assert TOKEN not in view.model_dump_json()
+
+
+@pytest.mark.parametrize(
+    "features",
+    [
+        {"x": {"instruction": "no type"}},
+        {"x": {"type": ""}},
+        {"x": {"type": "x", "nested": {"a": 1}}},
+        {"x": {"type": "x", "list": [1, 2]}},
+        {"": {"type": "x"}},
+        {"x" * 65: {"type": "x"}},
+        {f"f{i}": {"type": "t"} for i in range(65)},
+        {"x": {"type": "x", **{f"k{i}": True for i in range(17)}}},
+        "history",
+        [1, 2],
+    ],
+)
+def test_malformed_features_are_refused(features: object) -> None:
+    with pytest.raises(ValidationError):
+        AuthenticatedUser(user_id="f", user_type="internal-user", features=features)  # type: ignore[arg-type]

@@ -8,9 +8,9 @@ appending any ``Set-Cookie`` headers to the application's
 ``http.response.start``.
 
 * ``http``: public paths pass untouched; ``/auth/*`` is answered by the
-  lifecycle (the body is read only there, at most
-  :data:`~authplug.lifecycle.MAX_AUTH_BODY` bytes); everything else is
-  protected.
+  lifecycle (the body is read only there: a ``Content-Length`` over
+  :data:`~authplug.lifecycle.MAX_AUTH_BODY` is a 413 before reading, and so
+  is a body that grows past it); everything else is protected.
 * ``websocket``: public paths pass; otherwise the handshake carries the user
   the same decision finds for an HTTP request (session cookie, or the
   provider for stateless providers). Cookies cannot be set on a websocket,
@@ -33,10 +33,11 @@ import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from authplug.hookcalls import await_me_maybe
 from authplug.host import host_or_load
-from authplug.lifecycle import MAX_AUTH_BODY, Lifecycle, PathKind, Proceed, Respond
+from authplug.lifecycle import MAX_AUTH_BODY, Lifecycle, PathKind
 from authplug.request import AuthRequest
-from authplug.responses import mount_prefix
+from authplug.responses import Proceed, Respond, mount_prefix
 from authplug.singleflight import AsyncSingleFlight, SingleFlight
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from authplug.models import AuthenticatedUser
     from authplug.results import ResponseCookie
 
-__all__ = ["AuthMiddleware"]
+__all__ = ["AsyncRuntime", "AuthMiddleware"]
 
 T = TypeVar("T")
 
@@ -55,13 +56,22 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-class _AsyncRuntime:
-    """Blocking calls in a worker thread; single-flight across asyncio tasks."""
+class AsyncRuntime:
+    """The ASGI driver: blocking calls in a worker thread, awaitables awaited on the
+    event loop, single-flight across asyncio tasks."""
+
+    name = "asgi"
 
     async def run_blocking(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` in a worker thread (``asyncio.to_thread``)."""
         return await asyncio.to_thread(fn)
 
+    async def resolve(self, value: object) -> object:
+        """Await ``value`` when it is awaitable."""
+        return await await_me_maybe(value)
+
     def new_flight(self, clock: Callable[[], float]) -> SingleFlight[Any]:
+        """A single-flight group of asyncio tasks."""
         return AsyncSingleFlight(clock=clock)
 
 
@@ -87,7 +97,7 @@ class AuthMiddleware:
     ) -> None:
         self.app = app
         self.host = host = host_or_load(host)
-        self.lifecycle = Lifecycle(host, _AsyncRuntime(), clock=clock)
+        self.lifecycle = Lifecycle(host, AsyncRuntime(), clock=clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection."""
@@ -121,19 +131,18 @@ class AuthMiddleware:
         if kind is PathKind.PROTECTED:
             user = lifecycle.session_user(scope["headers"], path)
             if user is not None:
-                _attach_user(scope, user)
+                _attach(scope, user)
                 await self.app(scope, receive, send)
                 return
         request = self._request(scope, path)
         if kind is PathKind.AUTH:
-            body = await _read_body(receive)
+            try:
+                body = await _read_body(receive, _declared_length(request))
+            except _BodyTooLargeError:
+                await _send_response(send, self.host.responses.body_too_large(request))
+                return
             if body is None:
                 return  # the client went away
-            if len(body) > MAX_AUTH_BODY:
-                await _send_response(
-                    send, Respond(413, (("content-type", "text/plain"),), b"request body too large")
-                )
-                return
             request.body = body
             await _send_response(send, await lifecycle.auth_route(request))
             return
@@ -141,7 +150,7 @@ class AuthMiddleware:
         if isinstance(outcome, Respond):
             await _send_response(send, outcome)
             return
-        _attach(scope, outcome)
+        _attach(scope, outcome.user)
         if not outcome.cookies:
             await self.app(scope, receive, send)
             return
@@ -163,7 +172,7 @@ class AuthMiddleware:
             return
         outcome = await lifecycle.protect(self._request(scope, path))
         if isinstance(outcome, Proceed):
-            _attach(scope, outcome)
+            _attach(scope, outcome.user)
             await self.app(scope, receive, send)
             return
         message = await receive()
@@ -188,13 +197,8 @@ def _app_path(scope: Scope) -> str:
     return path
 
 
-def _attach(scope: Scope, outcome: Proceed) -> None:
-    """Hand the outcome's user to the application through the scope."""
-    _attach_user(scope, outcome.user)
-
-
-def _attach_user(scope: Scope, user: AuthenticatedUser[Any, Any]) -> None:
-    """Hand ``user`` to the application through the scope."""
+def _attach(scope: Scope, user: AuthenticatedUser[Any, Any]) -> None:
+    """Hand ``user`` to the application through the scope (and Starlette's ``request.state``)."""
     scope["authplug.user"] = user
     state = scope.get("state")
     if state is None:
@@ -203,8 +207,27 @@ def _attach_user(scope: Scope, user: AuthenticatedUser[Any, Any]) -> None:
         state["user"] = user
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    """Read the request body, stopping just past :data:`MAX_AUTH_BODY`; ``None`` on disconnect."""
+def _declared_length(request: AuthRequest) -> int | None:
+    """The request's ``Content-Length`` (``None`` when absent or not a number)."""
+    raw = request.header("content-length")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    return int(raw) if raw.isdigit() else None
+
+
+class _BodyTooLargeError(Exception):
+    """The body is declared or found to be over :data:`MAX_AUTH_BODY`."""
+
+
+async def _read_body(receive: Receive, declared: int | None) -> bytes | None:
+    """Read the request body; ``None`` on disconnect.
+
+    :raises _BodyTooLargeError: the declared length is over :data:`MAX_AUTH_BODY`
+        (nothing is read), or the body grows past it (reading stops there).
+    """
+    if declared is not None and declared > MAX_AUTH_BODY:
+        raise _BodyTooLargeError
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -216,7 +239,7 @@ async def _read_body(receive: Receive) -> bytes | None:
             chunks.append(chunk)
             size += len(chunk)
             if size > MAX_AUTH_BODY:
-                return b"".join(chunks)
+                raise _BodyTooLargeError
         if not message.get("more_body", False):
             return b"".join(chunks)
 

@@ -78,15 +78,10 @@ def _check(out: TextIO, err: TextIO) -> int:
         err.write(f"authplug check: FAILED\n{exc.message}\n")
         return 1
     problems: list[str] = []
-    checker = getattr(host.provider, "check", None)
-    if callable(checker):
-        try:
-            result = checker()
-            if asyncio.iscoroutine(result):
-                result = asyncio.run(result)
-            problems.extend(str(p) for p in (result or ()))
-        except AuthplugError as exc:
-            problems.append(exc.message)
+    try:
+        problems.extend(asyncio.run(host.hooks.check()))
+    except AuthplugError as exc:
+        problems.append(exc.message)
     info = host.provider_info
     try:
         if problems:

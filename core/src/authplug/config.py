@@ -199,14 +199,11 @@ class AuthplugConfig(BaseModel):
     def _check_consistency(self) -> AuthplugConfig:
         if self.absolute_lifetime < self.idle_timeout:
             raise ValueError("absolute_lifetime must not be shorter than idle_timeout")
-        if self.env == "production":
-            if not self.cookie_keys:
-                raise ValueError(
-                    "production needs cookie_keys (AUTHPLUG_COOKIE_KEYS); "
-                    "ephemeral keys are for development only"
-                )
-            if self.cookie_secure is False:
-                raise ValueError("production refuses insecure cookies (cookie_secure = false)")
+        # cookie_keys: required in production only for providers that set
+        # cookies, which the config cannot know; the host checks it
+        # (authplug.session.keyring.KeyRing.from_config).
+        if self.env == "production" and self.cookie_secure is False:
+            raise ValueError("production refuses insecure cookies (cookie_secure = false)")
         return self
 
     @property

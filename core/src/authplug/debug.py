@@ -6,22 +6,65 @@ at ``DEBUG`` level. Every value goes through :mod:`authplug.redaction` first:
 users are summarised (id, type, roles; never auth data), free text is
 redacted, and query strings, cookie values and tokens are never passed in.
 
-When debug is off the lifecycle holds ``None`` instead of a tracer, so the hot
-path pays one ``is not None`` check and nothing else.
+When debug is off the host holds :data:`NULL_TRACER` instead, whose methods
+do nothing, so callers never test for a tracer; the hot path checks
+:attr:`Tracer.enabled` once, at start-up.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from typing import Protocol
 
 from authplug.models import AuthenticatedUser
 from authplug.redaction import redact, summarize_user
 
-__all__ = ["LOGGER_NAME", "DebugTracer"]
+__all__ = ["LOGGER_NAME", "NULL_TRACER", "DebugTracer", "NullTracer", "Tracer", "tracer_for"]
 
 LOGGER_NAME = "authplug.debug"
 """Name of the logger debug traces go to."""
+
+
+class Tracer(Protocol):
+    """Where the lifecycle and the hook calls report: :class:`DebugTracer`, :class:`NullTracer`."""
+
+    @property
+    def enabled(self) -> bool:
+        """Whether anything is recorded (callers may skip building trace data when not)."""
+        ...
+
+    def step(self, step: str, **fields: object) -> None:
+        """Record one lifecycle decision."""
+        ...
+
+    def hook(self, name: str, started: float, outcome: str) -> None:
+        """Record one hook call, started at ``started`` (``time.perf_counter()``)."""
+        ...
+
+    def request_done(self, path: str, started: float, outcome: str) -> None:
+        """Record the final decision for a request."""
+        ...
+
+
+class NullTracer:
+    """The tracer of a host with debug off: records nothing, costs a method call."""
+
+    __slots__ = ()
+    enabled = False
+
+    def step(self, step: str, **fields: object) -> None:
+        """Record nothing."""
+
+    def hook(self, name: str, started: float, outcome: str) -> None:
+        """Record nothing."""
+
+    def request_done(self, path: str, started: float, outcome: str) -> None:
+        """Record nothing."""
+
+
+NULL_TRACER = NullTracer()
+"""The one :class:`NullTracer` (it holds no state)."""
 
 
 class DebugTracer:
@@ -31,6 +74,7 @@ class DebugTracer:
     """
 
     __slots__ = ("_logger",)
+    enabled = True
 
     def __init__(self, logger: logging.Logger | None = None) -> None:
         self._logger = logger or logging.getLogger(LOGGER_NAME)
@@ -80,3 +124,8 @@ class DebugTracer:
             else:
                 parts.append(f" {key}={redact(str(value))}")
         return "".join(parts)
+
+
+def tracer_for(debug: bool) -> Tracer:
+    """A :class:`DebugTracer` when ``debug`` is on, else :data:`NULL_TRACER`."""
+    return DebugTracer() if debug else NULL_TRACER

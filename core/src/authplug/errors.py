@@ -18,6 +18,7 @@ __all__ = [
     "ForceUserToReauthenticateError",
     "NotAuthenticatedError",
     "PluginLoadError",
+    "ProviderError",
     "ProviderUnavailableError",
     "SessionTooLargeError",
 ]
@@ -29,15 +30,25 @@ class AuthplugError(Exception):
     ``code`` is a short, stable, machine-readable reason (``"token_expired"``,
     ``"config_invalid"``) used in JSON error bodies and logs; ``status`` is the
     HTTP status a host answers with when the error reaches it.
+
+    ``www_authenticate`` is the challenge a host sends with a 401 caused by
+    this error, in any scheme (``Bearer error="invalid_token"``,
+    ``Proxy realm="corp"``, ``Basic realm="api"``); ``None`` lets the host
+    use the provider's declared challenge. It must not contain request data.
     """
 
     code: str = "authplug_error"
     status: int = 500
+    www_authenticate: str | None = None
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, www_authenticate: str | None = None
+    ) -> None:
         super().__init__(message)
         if code is not None:
             self.code = code
+        if www_authenticate is not None:
+            self.www_authenticate = www_authenticate
 
     @property
     def message(self) -> str:
@@ -51,23 +62,12 @@ class NotAuthenticatedError(AuthplugError):
     Raised by providers when a credential is missing, malformed, expired or
     fails verification. ``code`` names the reason (``"invalid_token"``,
     ``"token_expired"``, ...); nothing from the rejected credential is echoed.
-    Hosts answer browsers with a login redirect and API clients with 401 JSON.
-
-    ``www_authenticate`` is the RFC 6750 challenge the host sends with the
-    401 (``Bearer error="invalid_token", error_description="..."``); ``None``
-    lets the host choose a generic one. It must not contain request data.
+    Hosts answer browsers with a login redirect and API clients with 401 JSON,
+    carrying ``www_authenticate`` (see :class:`AuthplugError`) when set.
     """
 
     code = "not_authenticated"
     status = 401
-    www_authenticate: str | None = None
-
-    def __init__(
-        self, message: str, *, code: str | None = None, www_authenticate: str | None = None
-    ) -> None:
-        super().__init__(message, code=code)
-        if www_authenticate is not None:
-            self.www_authenticate = www_authenticate
 
 
 class ForceUserToReauthenticateError(AuthplugError):
@@ -80,6 +80,26 @@ class ForceUserToReauthenticateError(AuthplugError):
 
     code = "reauthentication_required"
     status = 401
+
+
+class ProviderError(AuthplugError):
+    """A provider or plugin broke the contract: it raised an unexpected exception
+    or returned something of the wrong type.
+
+    This is a bug in the plugin, never a bad credential: hosts answer 500 with
+    a short correlation id and log the traceback (redacted) at ERROR on the
+    ``authplug`` logger. The original exception is the ``__cause__``.
+
+    ``hook`` names the hook or route that failed (``"authplug_authenticate"``,
+    ``"route /auth/acme/callback"``).
+    """
+
+    code = "provider_error"
+    status = 500
+
+    def __init__(self, message: str, *, hook: str, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.hook = hook
 
 
 class AccessDeniedError(AuthplugError):

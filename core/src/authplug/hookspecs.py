@@ -42,6 +42,8 @@ PROVIDER_HOOKS = frozenset(
         "authplug_refresh",
         "authplug_routes",
         "authplug_logout",
+        "authplug_check",
+        "authplug_challenge",
     }
 )
 """Hooks only the configured provider may implement."""
@@ -158,6 +160,45 @@ def authplug_logout(
         ``id_token_hint``), or ``None`` when there was no session.
     :return: A :class:`~authplug.results.Redirect` to the IdP's logout
         endpoint, or ``None`` to land on the application's default page.
+
+    Stops at the first non-``None`` result. Optional; implemented by the
+    provider only.
+    """
+
+
+# --- Provider hooks: declarations and start-up checks -----------------------
+
+
+@hookspec(firstresult=True)
+def authplug_challenge() -> str | None:
+    """Declare the ``WWW-Authenticate`` challenge of this provider's 401 answers.
+
+    Called once at start-up. A provider whose API clients authenticate with a
+    scheme of their own declares it here (``Bearer``, ``Bearer
+    realm="api"``, ``Proxy realm="corp"``); the host sends it with every 401
+    it gives an API client, unless the error raised carries its own
+    ``www_authenticate`` (which wins, in any scheme). ``None``: no challenge
+    (browser providers redirect instead). A value with control characters
+    fails the start-up.
+
+    :return: The challenge, or ``None``.
+
+    Stops at the first non-``None`` result. Optional; implemented by the
+    provider only.
+    """
+
+
+@hookspec(firstresult=True)
+def authplug_check() -> Sequence[str] | Awaitable[Sequence[str]]:
+    """Report what would keep the provider from working, for ``authplug check``.
+
+    Called only by ``authplug check``, never while serving requests. Reach
+    the identity provider (discovery document, JWKS, metadata) and describe
+    each problem in one sentence that names the IdP and never a secret.
+
+    :return: The problems found; an empty sequence when ready.
+    :raises ProviderUnavailableError: the IdP cannot be reached (reported as
+        a problem).
 
     Stops at the first non-``None`` result. Optional; implemented by the
     provider only.

@@ -4,27 +4,40 @@ A host is built per application by :func:`authplug.load` (from config and
 entry points) or by :func:`build_host` (from a provider object, in tests and
 for programmatic use). It owns its own :class:`pluggy.PluginManager`: there is
 no process-global plugin state.
+
+The host also owns the state that must be one per process for one
+configuration, created once by :func:`build_host`: the hook calls and the
+debug tracer they report to, the error answers, the session revocation map,
+the logout form's token keys, and the single-flight groups. Every middleware
+over one host shares them: an application and a sub-application mounted
+with the same host refuse each other's revoked sessions at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from authplug import hookspecs
 from authplug.config import AuthplugConfig
-from authplug.errors import PluginLoadError
+from authplug.debug import NULL_TRACER, Tracer, tracer_for
+from authplug.errors import AuthplugError, PluginLoadError
 from authplug.hookcalls import HookCalls
+from authplug.logout import LogoutTokens
 from authplug.request import AuthRequest
+from authplug.responses import StatusResponses
 from authplug.results import AuthenticateResult
+from authplug.revocation import RevokedSessions, SessionRevocation
 from authplug.routes import Route
 
 if TYPE_CHECKING:
     from authplug.access import AccessPolicy
     from authplug.session import SessionManager
+    from authplug.singleflight import SingleFlight
     from authplug.stores import UserStore
 
 __all__ = ["Host", "PluginInfo", "build_host", "host_or_load", "new_plugin_manager"]
@@ -46,7 +59,7 @@ class PluginInfo:
     version: str | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class Host:
     """A loaded authplug instance: config, plugins, provider, sessions, store.
 
@@ -61,6 +74,14 @@ class Host:
         store: The user store.
         sessions: Session and flow cookie handling (keys, codec, chunks).
         access: Path access rules.
+        stateless: Whether the provider authenticates each request itself and
+            keeps no session cookie (read once, from the provider's
+            ``stateless`` attribute).
+        tracer: Where lifecycle steps and hook calls are traced (a null
+            tracer unless ``config.debug``).
+        responses: The error answers (with the provider's declared challenge).
+        revocation: Revoked sessions, in this process and in the store.
+        logout_tokens: The logout form's anti-CSRF token keys.
     """
 
     config: AuthplugConfig
@@ -73,16 +94,30 @@ class Host:
     access: AccessPolicy
     extensions: tuple[PluginInfo, ...] = ()
     routes: Mapping[str, Route] = field(default_factory=dict)
+    revocation: SessionRevocation
+    logout_tokens: LogoutTokens
+    stateless: bool = False
+    tracer: Tracer = NULL_TRACER
+    responses: StatusResponses = field(default_factory=StatusResponses)
+    _flights: dict[str, SingleFlight[Any]] = field(default_factory=dict, repr=False)
+    _flights_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def provider_name(self) -> str:
         """The configured provider's name."""
         return self.provider_info.name
 
-    @property
-    def stateless(self) -> bool:
-        """Whether the provider authenticates each request itself (no session cookie)."""
-        return bool(getattr(self.provider, "stateless", False))
+    def single_flight(self, key: str, make: Callable[[], SingleFlight[Any]]) -> SingleFlight[Any]:
+        """The host's single-flight group named ``key``, made by ``make`` on first use.
+
+        Hosts of one kind share a group (``"asgi:refresh"``), so one session
+        is refreshed once even when two middlewares over this host see it.
+        """
+        with self._flights_lock:
+            flight = self._flights.get(key)
+            if flight is None:
+                flight = self._flights[key] = make()
+            return flight
 
     async def authenticate(self, request: AuthRequest) -> AuthenticateResult:
         """Run the provider's ``authplug_authenticate`` for ``request`` (framework-neutral)."""
@@ -190,9 +225,22 @@ def build_host(
             entry_point=info.name,
         ) from None
     _check_provider_hooks(pm, provider, info)
-    hooks = HookCalls(pm)
-    routes = {route.path: route for route in hooks.routes()}
+    tracer = tracer_for(config.debug)
+    hooks = HookCalls(pm, tracer=tracer)
+    try:
+        routes = {route.path: route for route in hooks.routes()}
+        challenge = hooks.challenge()
+    except AuthplugError as exc:
+        raise PluginLoadError(
+            f"provider {info.name!r}: {exc.message}",
+            distribution=info.distribution,
+            version=info.version,
+            entry_point=info.name,
+        ) from None
+    stateless = provider_is_stateless(provider)
     store = store if store is not None else MemoryUserStore()
+    if not stateless:
+        SessionRevocation.require_support(store)
     # A provider keeping state that must hold across processes (the SAML
     # assertion-ID replay cache) receives the user store once, here.
     use_store = getattr(provider, "use_store", None)
@@ -207,6 +255,27 @@ def build_host(
         extensions=tuple(loaded),
         routes=routes,
         store=store,
-        sessions=SessionManager(config, cookieless=bool(getattr(provider, "stateless", False))),
+        sessions=SessionManager(config, cookieless=stateless),
         access=AccessPolicy.from_config(config.access),
+        stateless=stateless,
+        tracer=tracer,
+        responses=StatusResponses(tracer, challenge=challenge),
+        revocation=SessionRevocation(
+            RevokedSessions(config.revocation_capacity), store, config.absolute_lifetime
+        ),
+        logout_tokens=LogoutTokens([k.get_secret_value() for k in config.cookie_keys]),
     )
+
+
+def provider_is_stateless(provider: object) -> bool:
+    """Whether ``provider`` declares ``stateless = True`` (the one place this is read).
+
+    :raises PluginLoadError: ``stateless`` is set to something other than a bool.
+    """
+    value = getattr(provider, "stateless", False)
+    if not isinstance(value, bool):
+        raise PluginLoadError(
+            f"provider {type(provider).__name__}: 'stateless' must be True or False, "
+            f"not {type(value).__name__}"
+        )
+    return value

@@ -8,13 +8,27 @@ I/O of its own: hosts read the request and write the response. The answers
 are built in :mod:`authplug.responses`; the logout route lives in
 :mod:`authplug.logout`; revocation in :mod:`authplug.revocation`.
 
-Shape: an ``async`` core with two drivers. The ASGI host awaits it on its
-event loop. The WSGI host steps the coroutine synchronously (``send(None)``
-once): its :class:`Runtime` never suspends, because it runs store calls
-directly, waits for single-flight leaders on thread events and resolves the
-awaitables of ``async`` hook implementations on one background event loop
-(see :mod:`authplug.wsgi`). Sync hook implementations are thus called
-directly in either host, and there is one lifecycle implementation.
+Shape: one flow, two drivers (httpx's sync/async split is the model). The
+lifecycle is an ``async`` core; everything that differs between the hosts
+is on the :class:`Runtime` it is given, so ``Lifecycle(host, runtime)`` is
+the whole constructor: how blocking store calls run, how the awaitables of
+``async`` hook implementations are resolved, and which single-flight group
+shares a refresh. The ASGI host awaits the lifecycle on its event loop. The
+WSGI host steps the coroutine synchronously (``send(None)`` once): its
+runtime never suspends, because it runs store calls directly, waits for
+single-flight leaders on thread events and resolves awaitables on one
+background event loop (see :mod:`authplug.wsgi`). Sync hook implementations
+are thus called directly in either host.
+
+Process-wide state (revocation, logout token keys, the tracer, the error
+answers, single-flight groups) belongs to the :class:`~authplug.host.Host`,
+created once by :func:`~authplug.host.build_host`; every lifecycle over one
+host shares it.
+
+One session decision: :meth:`Lifecycle.classify_session` is the only place
+a read session is judged (:class:`SessionState`). The synchronous fast path
+(:meth:`Lifecycle.session_user`) and the full path (:meth:`Lifecycle.protect`)
+both call it, so a check added there holds on every path.
 
 Order of decisions (``protect``):
 
@@ -42,9 +56,9 @@ Mounted applications: ``request.path`` is the path inside the application
 ``return_to`` and every redirect to an application path carry
 ``request.root_path``.
 
-The hot path (a valid session, no validation due, no rule) calls no hook,
-touches no store, does one dict lookup for revocation and allocates one
-:class:`Proceed`.
+The hot path (a valid session, no validation due, no rule denying) calls no
+hook, touches no store, builds no request object and no coroutine, and does
+one dict lookup for revocation.
 """
 
 from __future__ import annotations
@@ -53,21 +67,24 @@ import enum
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 from urllib.parse import quote
 
 from authplug.access import Decision
-from authplug.debug import DebugTracer
-from authplug.errors import AuthplugError, ForceUserToReauthenticateError, NotAuthenticatedError
-from authplug.hookcalls import HookCalls
-from authplug.logout import LOGOUT_PATH, Logout, LogoutTokens
+from authplug.errors import (
+    AuthplugError,
+    ForceUserToReauthenticateError,
+    NotAuthenticatedError,
+    ProviderError,
+)
+from authplug.incidents import report_failure
+from authplug.logout import LOGOUT_PATH, Logout
 from authplug.models import AuthenticatedUser
 from authplug.request import AuthRequest, FlowRecord
 from authplug.responses import (
     Outcome,
     Proceed,
     Respond,
-    StatusResponses,
     app_location,
     describe,
     merge_cookies,
@@ -76,26 +93,23 @@ from authplug.responses import (
 )
 from authplug.results import Authenticated, Redirect, ResponseCookie
 from authplug.return_to import safe_return_to
-from authplug.revocation import RevokedSessions, SessionRevocation
-from authplug.routes import Route
+from authplug.session.manager import SessionRead
 from authplug.session.payload import SessionData, SessionUser
 from authplug.signin import SIGN_IN_PATH, SignIn
 from authplug.singleflight import SingleFlight
 
 if TYPE_CHECKING:
     from authplug.host import Host
-    from authplug.session import FlowTransactions, SessionRead
+    from authplug.session import FlowTransactions
 
 __all__ = [
-    "LOGOUT_PATH",
     "MAX_AUTH_BODY",
     "MAX_COOKIE_HEADER",
     "Lifecycle",
-    "Outcome",
     "PathKind",
-    "Proceed",
-    "Respond",
     "Runtime",
+    "SessionState",
+    "SessionVerdict",
 ]
 
 T = TypeVar("T")
@@ -121,11 +135,59 @@ class PathKind(enum.Enum):
     """Everything else: call :meth:`Lifecycle.protect`."""
 
 
+class SessionState(enum.Enum):
+    """What a request's session cookie means for a protected path.
+
+    Decided by :meth:`Lifecycle.classify_session`, the one place that judges
+    a read session.
+    """
+
+    ABSENT = "absent"
+    """No session cookie: authenticate."""
+    INVALID = "invalid"
+    """A cookie that does not open (tampered, truncated, foreign, malformed, from the
+    future): cleared, authenticate."""
+    EXPIRED = "expired"
+    """Past its idle or absolute lifetime: cleared, authenticate."""
+    TOO_LARGE = "too_large"
+    """The Cookie header is over :data:`MAX_COOKIE_HEADER`: 431, nothing decrypted."""
+    REVOKED = "revoked"
+    """Logged out or replaced by a newer login: cleared, authenticate."""
+    DUE_REFRESH = "due_refresh"
+    """The tokens expire within ``refresh_margin``: ``authplug_refresh`` (single-flight)."""
+    DUE_VALIDATION = "due_validation"
+    """``validate_interval`` has passed: store revocation record, then ``authplug_validate``."""
+    RESEAL = "reseal"
+    """Valid, but the cookie must be written again (idle-time touch, or an older key)."""
+    DENIED = "denied"
+    """Valid, nothing to write, but an access rule denies the path: 403."""
+    VALID = "valid"
+    """Valid, nothing to do: the user proceeds (the fast path)."""
+
+
+SessionVerdict: TypeAlias = tuple[SessionState, SessionRead, SessionData | None]
+"""``(state, read, touched)``: the state, what was read, and (``RESEAL``) the touched copy."""
+
+_ABSENT = SessionRead(session=None)
+_STATE_OF_OUTCOME = {"expired": SessionState.EXPIRED}
+
+
 class Runtime(Protocol):
-    """What differs between the hosts: how to run blocking calls and share refreshes."""
+    """Everything that differs between the hosts (one flow, two drivers).
+
+    Attributes:
+        name: The host kind (``"asgi"``, ``"wsgi"``): hosts of one kind over
+            one :class:`~authplug.host.Host` share its single-flight groups.
+    """
+
+    name: str
 
     async def run_blocking(self, fn: Callable[[], T]) -> T:
         """Run a synchronous, possibly blocking call (a store method) and return its result."""
+        ...
+
+    async def resolve(self, value: object) -> object:
+        """Turn a hook's raw return value into a plain one (awaiting or running it)."""
         ...
 
     def new_flight(self, clock: Callable[[], float]) -> SingleFlight[Any]:
@@ -152,15 +214,6 @@ class _RecordingFlow:
         return record
 
 
-def _describe(value: object) -> str:
-    """A secret-free one-word description of a hook's result, for traces."""
-    if value is None:
-        return "None"
-    if isinstance(value, AuthenticatedUser):
-        return "user"
-    return type(value).__name__
-
-
 def _flow(flow: FlowTransactions | None) -> tuple[ResponseCookie, ...]:
     return flow.cookies() if flow is not None else ()
 
@@ -168,15 +221,11 @@ def _flow(flow: FlowTransactions | None) -> tuple[ResponseCookie, ...]:
 class Lifecycle:
     """The per-request decision for one host (see the module docstring).
 
-    :param host: The loaded host: config, hooks, routes, sessions, store, access.
-    :param runtime: How this host runs blocking calls and single-flight groups.
-    :param hooks: Hook calls to use (default ``host.hooks``; the WSGI host
-        passes calls bridged to its background loop).
-    :param routes: Provider routes by path (default ``host.routes``).
+    :param host: The loaded host: config, hooks, routes, sessions, store,
+        access, and the process-wide state it owns.
+    :param runtime: What this host kind does differently (blocking calls,
+        awaitables, single-flight).
     :param clock: Epoch-seconds clock, injectable for tests.
-    :param revoked: The in-process revocation map (default: a new one bounded
-        by ``config.revocation_capacity``); hosts of one process may share it.
-    :raises ConfigError: the store cannot record revocations (session providers).
     """
 
     def __init__(
@@ -184,17 +233,15 @@ class Lifecycle:
         host: Host,
         runtime: Runtime,
         *,
-        hooks: HookCalls | None = None,
-        routes: Mapping[str, Route] | None = None,
         clock: Callable[[], float] | None = None,
-        revoked: RevokedSessions | None = None,
     ) -> None:
         config = host.config
         clock = time.time if clock is None else clock
         self.host = host
+        self.revocation = host.revocation
         self._runtime = runtime
-        self._hooks = hooks if hooks is not None else host.hooks
-        self._routes: Mapping[str, Route] = routes if routes is not None else host.routes
+        self._hooks = host.hooks.with_resolver(runtime.resolve)
+        self._routes = host.routes
         self._sessions = host.sessions
         self._store = host.store
         self._access = host.access
@@ -208,44 +255,20 @@ class Lifecycle:
         self._public_prefixes = tuple(
             p if p.endswith("/") else p + "/" for p in config.public_paths
         )
-        self._tracer: DebugTracer | None = DebugTracer() if config.debug else None
-        self._responses = StatusResponses(self._tracer, stateless=self._stateless)
-        if not self._stateless:
-            SessionRevocation.require_support(host.store)
-        self.revocation = SessionRevocation(
-            revoked if revoked is not None else RevokedSessions(config.revocation_capacity),
-            host.store,
-            runtime.run_blocking,
-            config.absolute_lifetime,
-        )
-        self._is_revoked = self.revocation.revoked.is_revoked
+        self.tracer = host.tracer
+        self._responses = host.responses
+        self._is_revoked = host.revocation.revoked.is_revoked
         # Stateless providers authenticate every request; debug tracing wants
         # every decision logged: both always take the full path.
-        self._full_path_only = self._stateless or self._tracer is not None
-        self._logout = Logout(
-            sessions=self._sessions,
-            hooks=self._hooks,
-            revocation=self.revocation,
-            responses=self._responses,
-            tokens=LogoutTokens([k.get_secret_value() for k in config.cookie_keys]),
-            default_redirect=self._default_redirect,
-            timed=self._timed,
-            tracer=self._tracer,
-            clock=clock,
+        self._full_path_only = self._stateless or self.tracer.enabled
+        self._logout = Logout(host, self._hooks, runtime)
+        self._refresh_flight: SingleFlight[SessionUser] = host.single_flight(
+            f"{runtime.name}:refresh", lambda: runtime.new_flight(clock)
         )
-        self._sign_in = SignIn(
-            sessions=self._sessions,
-            hooks=self._hooks,
-            responses=self._responses,
-            is_revoked=self._is_revoked,
-            login=self._login,
-            default_redirect=self._default_redirect,
-            stateless=self._stateless,
-            timed=self._timed,
-            clock=clock,
+        self._validate_flight: SingleFlight[SessionUser | None] = host.single_flight(
+            f"{runtime.name}:validate", lambda: runtime.new_flight(clock)
         )
-        self._refresh_flight: SingleFlight[SessionUser] = runtime.new_flight(clock)
-        self._validate_flight: SingleFlight[SessionUser | None] = runtime.new_flight(clock)
+        self._sign_in = SignIn(host, self._hooks, self._login)
 
     # -- classification --------------------------------------------------------
 
@@ -264,6 +287,50 @@ class Lifecycle:
             return PathKind.PUBLIC
         return PathKind.PROTECTED
 
+    def classify_session(
+        self, headers: Sequence[tuple[bytes, bytes]], path: str, now: float
+    ) -> SessionVerdict:
+        """The one decision about a request's session cookie, synchronous, no I/O.
+
+        Checks, in order: the Cookie header's size; whether a session opens
+        and is within its lifetimes (:meth:`SessionManager.read
+        <authplug.session.SessionManager.read>`); revocation in this process;
+        tokens due for refresh; validation due; a cookie to write again
+        (touch, older key); access rules for ``path``. The first that
+        applies decides the :class:`SessionState`.
+
+        :param headers: ASGI-style header pairs (only ``cookie`` ones are read).
+        :param path: The path inside the application, for access rules.
+        :param now: The current time, epoch seconds.
+        """
+        size = 0
+        for name, value in headers:
+            if name == b"cookie":
+                size += len(value)
+        if size == 0:
+            return SessionState.ABSENT, _ABSENT, None
+        if size > MAX_COOKIE_HEADER:
+            return SessionState.TOO_LARGE, _ABSENT, None
+        read = self._sessions.read(headers, now)
+        session = read.session
+        if session is None:
+            if not read.clear:
+                return SessionState.ABSENT, read, None
+            return _STATE_OF_OUTCOME.get(read.outcome, SessionState.INVALID), read, None
+        if self._is_revoked(session.sid, now):
+            return SessionState.REVOKED, read, None
+        user = session.user
+        if self._expiring(user, now):
+            return SessionState.DUE_REFRESH, read, None
+        if now - session.validated_at >= self._validate_interval:
+            return SessionState.DUE_VALIDATION, read, None
+        touched = self._sessions.touch(session, now)
+        if touched is not None or read.needs_reseal:
+            return SessionState.RESEAL, read, touched
+        if self._access.rules and self._access.decide(path, user) is Decision.DENY:
+            return SessionState.DENIED, read, None
+        return SessionState.VALID, read, None
+
     # -- protected paths -------------------------------------------------------
 
     def session_user(
@@ -273,39 +340,21 @@ class Lifecycle:
 
         Hosts call this first for a protected path, before building an
         :class:`~authplug.request.AuthRequest` or a coroutine. It returns the
-        user only when the request carries a valid, unrevoked session with no
-        validation or refresh due, no cookie to write and no access rule
-        denying ``path``. ``None`` means "not that simple": the host then
-        calls :meth:`protect`, which decides every other case (and reads the
-        cookie again, which happens at most about once a minute per session).
+        user only when :meth:`classify_session` says
+        :attr:`SessionState.VALID`. ``None`` means "not that simple": the
+        host then calls :meth:`protect`, which decides every other state
+        (and reads the cookie again, which happens at most about once a
+        minute per session).
 
         :param headers: ASGI-style header pairs (only ``cookie`` ones are read).
         :param path: The path inside the application, for access rules.
         """
         if self._full_path_only:
             return None
-        size = 0
-        for name, value in headers:
-            if name == b"cookie":
-                size += len(value)
-        if size == 0 or size > MAX_COOKIE_HEADER:
-            return None
-        now = self._clock()
-        read = self._sessions.read(headers, now)
-        session = read.session
-        if session is None or read.needs_reseal or read.clear:
-            return None
-        user = session.user
-        if (
-            now - session.validated_at >= self._validate_interval
-            or self._expiring(user, now)
-            or self._is_revoked(session.sid, now)
-            or self._sessions.touch(session, now) is not None
-        ):
-            return None
-        if self._access.rules and self._access.decide(path, user) is Decision.DENY:
-            return None
-        return user
+        state, read, _ = self.classify_session(headers, path, self._clock())
+        if state is SessionState.VALID and read.session is not None:
+            return read.session.user
+        return None
 
     async def protect(
         self,
@@ -322,8 +371,8 @@ class Lifecycle:
 
     async def _guarded(self, request: AuthRequest, decision: Awaitable[_O]) -> _O | Respond:
         """Await a decision; errors become their status (500 when unexpected); trace it."""
-        tracer = self._tracer
-        started = time.perf_counter() if tracer is not None else 0.0
+        tracer = self.tracer
+        started = time.perf_counter() if tracer.enabled else 0.0
         outcome: _O | Respond
         try:
             outcome = await decision
@@ -331,7 +380,7 @@ class Lifecycle:
             outcome = self._responses.error(request, exc)
         except Exception as exc:
             outcome = self._responses.internal_error(request, exc)
-        if tracer is not None:
+        if tracer.enabled:
             tracer.request_done(request.path, started, describe(outcome))
         return outcome
 
@@ -341,40 +390,33 @@ class Lifecycle:
         if self._stateless:
             return await self._without_session(request, (), 0)
         headers = request.headers if cookie_headers is None else cookie_headers
-        size = 0
-        for name, value in headers:
-            if name == b"cookie":
-                size += len(value)
-        if size > MAX_COOKIE_HEADER:
-            return self._responses.cookie_too_large(request)
         now = self._clock()
-        read = self._sessions.read(headers, now)
+        state, read, touched = self.classify_session(headers, request.path, now)
         session = read.session
-        if session is None:
-            if self._tracer is not None:
-                self._tracer.step("session", outcome=read.outcome)
+        if state is SessionState.VALID and session is not None:
+            return Proceed(session.user)
+        if state is SessionState.TOO_LARGE:
+            return self._responses.cookie_too_large(request)
+        if session is None:  # ABSENT, INVALID, EXPIRED
+            self.tracer.step("session", outcome=read.outcome)
             return await self._without_session(request, read.clear, read.chunk_count)
-        if self._is_revoked(session.sid, now):
+        if state is SessionState.REVOKED:
             return await self._revoked_session(request, read)
-        if now - session.validated_at >= self._validate_interval or self._expiring(
-            session.user, now
-        ):
-            return await self._revalidate(request, read, session, now)
-        touched = self._sessions.touch(session, now)
-        if touched is not None or read.needs_reseal:
+        if state is SessionState.DUE_REFRESH or state is SessionState.DUE_VALIDATION:
+            return await self._revalidate(
+                request, read, session, now, refresh=state is SessionState.DUE_REFRESH
+            )
+        if state is SessionState.RESEAL:
             cookies = self._sessions.write(
                 touched if touched is not None else session,
                 previous_chunk_count=read.chunk_count,
             )
             return self._admit(request, session.user, cookies)
-        if self._access.rules:
-            return self._admit(request, session.user, ())
-        return Proceed(session.user)
+        return self._admit(request, session.user, ())  # DENIED
 
     async def _revoked_session(self, request: AuthRequest, read: SessionRead) -> Outcome:
         """A revoked session (logged out, replaced by a login): no session, cookies cleared."""
-        if self._tracer is not None:
-            self._tracer.step("session", outcome="revoked")
+        self.tracer.step("session", outcome="revoked")
         cleared = self._sessions.clear(read.chunk_count, self._flow_names(request))
         return await self._without_session(request, cleared, read.chunk_count)
 
@@ -400,22 +442,32 @@ class Lifecycle:
     ) -> Outcome:
         """Apply access rules to the known user; ``Proceed`` or a 403."""
         if self._access.rules and self._access.decide(request.path, user) is Decision.DENY:
-            if self._tracer is not None:
-                self._tracer.step("access", decision="deny", user=user)
+            self.tracer.step("access", decision="deny", user=user)
             return self._responses.forbidden(request, cookies)
         return Proceed(user, tuple(cookies))
 
     # -- validation and refresh --------------------------------------------------
 
     async def _revalidate(
-        self, request: AuthRequest, read: SessionRead, session: SessionData, now: float
+        self,
+        request: AuthRequest,
+        read: SessionRead,
+        session: SessionData,
+        now: float,
+        *,
+        refresh: bool,
     ) -> Outcome:
-        """Step 3 when due: the store's revocation record, then validate or refresh."""
-        if await self.revocation.check_store(session, now):
+        """Due: the store's revocation record, then validate or refresh (single-flight).
+
+        The session ends (cookies cleared, then authenticate) when the
+        provider says so (:class:`ForceUserToReauthenticateError`, a
+        :class:`NotAuthenticatedError`) or fails unexpectedly (its traceback
+        is logged; a broken provider never keeps a session alive).
+        """
+        revocation = self.revocation
+        if await self._runtime.run_blocking(lambda: revocation.check_store(session, now)):
             return await self._revoked_session(request, read)
-        refresh = self._expiring(session.user, now)
-        if self._tracer is not None:
-            self._tracer.step("session", outcome="due", action="refresh" if refresh else "validate")
+        self.tracer.step("session", outcome="due", action="refresh" if refresh else "validate")
         try:
             new_user: SessionUser | None
             if refresh:
@@ -426,9 +478,8 @@ class Lifecycle:
                 new_user = await self._validate_flight.run(
                     session.sid, lambda: self._do_validate(request, session)
                 )
-        except ForceUserToReauthenticateError as exc:
-            if self._tracer is not None:
-                self._tracer.step("session", outcome="ended", reason=exc.code)
+        except (ForceUserToReauthenticateError, NotAuthenticatedError) as exc:
+            self.tracer.step("session", outcome="ended", reason=exc.code)
             cleared = self._sessions.clear(read.chunk_count, self._flow_names(request))
             return await self._without_session(request, cleared, read.chunk_count)
         update: dict[str, Any] = {"validated_at": now, "last_seen_at": now}
@@ -438,14 +489,26 @@ class Lifecycle:
         cookies = self._sessions.write(renewed, previous_chunk_count=read.chunk_count)
         return self._admit(request, renewed.user, cookies)
 
+    async def _ending_on_failure(self, hook: str, call: Awaitable[T]) -> T:
+        """Await a validate/refresh call; a provider's bug is logged and ends the session."""
+        try:
+            return await call
+        except ProviderError as exc:
+            report_failure(exc, f"{hook} (the session was ended)")
+            raise ForceUserToReauthenticateError(
+                f"{hook} failed unexpectedly", code="provider_error"
+            ) from exc
+
     async def _do_refresh(self, session: SessionData) -> SessionUser:
         """The single-flight leader's refresh: hook, mapping, store update."""
-        user = await self._timed("authplug_refresh", self._hooks.refresh(session.user))
+        user = await self._ending_on_failure("authplug_refresh", self._hooks.refresh(session.user))
         return await self._adopt(user)
 
     async def _do_validate(self, request: AuthRequest, session: SessionData) -> SessionUser | None:
         """The single-flight leader's validation: hook, mapping and store update on change."""
-        user = await self._timed("authplug_validate", self._hooks.validate(request, session.user))
+        user = await self._ending_on_failure(
+            "authplug_validate", self._hooks.validate(request, session.user)
+        )
         if user is None:
             return None
         return await self._adopt(user)
@@ -453,7 +516,7 @@ class Lifecycle:
     async def _adopt(self, user: AuthenticatedUser[Any, Any]) -> SessionUser:
         """Map an updated user, save it to the store and return it as the session holds it."""
         if self._has_extensions:
-            user = await self._timed("map_user", self._hooks.map_user(user))
+            user = await self._hooks.map_user(user)
         stored = SessionUser.model_validate(user.model_dump())
         view = stored.tool_view()
         moment = datetime.fromtimestamp(self._clock(), tz=UTC)
@@ -465,7 +528,12 @@ class Lifecycle:
     async def _without_session(
         self, request: AuthRequest, cookies: Sequence[ResponseCookie], chunk_count: int
     ) -> Outcome:
-        """Step 4: ``authplug_authenticate`` decides (login, redirect, page or 401)."""
+        """``authplug_authenticate`` decides (login, redirect, page or 401).
+
+        A provider that raises an unexpected exception or returns the wrong
+        type is a 500 with a correlation id (never a 401, never a redirect
+        to a login that would fail again).
+        """
         flow: FlowTransactions | None = None
         browser = not request.wants_json
         if not self._stateless:
@@ -474,7 +542,7 @@ class Lifecycle:
                 flow.set_return_to(safe_return_to(self._return_path(request)))
             request.flow = flow
         try:
-            result = await self._timed("authplug_authenticate", self._hooks.authenticate(request))
+            result = await self._hooks.authenticate(request)
         except NotAuthenticatedError as exc:
             return self._responses.unauthenticated(
                 request, exc, merge_cookies(cookies, _flow(flow))
@@ -485,7 +553,7 @@ class Lifecycle:
             if self._stateless:
                 user: AuthenticatedUser[Any, Any] = result.user
                 if self._has_extensions:
-                    user = await self._timed("map_user", self._hooks.map_user(user))
+                    user = await self._hooks.map_user(user)
                 return self._admit(request, user, merge_cookies(cookies, result.cookies))
             session, login_cookies = await self._login(request, result.user, chunk_count)
             return self._admit(
@@ -525,18 +593,18 @@ class Lifecycle:
         its cookie, wherever it was copied to, is dead after this login).
         """
         if self._has_extensions:
-            user = await self._timed("map_user", self._hooks.map_user(user))
+            user = await self._hooks.map_user(user)
         now = self._clock()
         if previous is not None:
-            await self.revocation.revoke(previous, now)
+            revocation, replaced = self.revocation, previous
+            await self._runtime.run_blocking(lambda: revocation.revoke(replaced, now))
         session = self._sessions.new_session(user, now)
         cookies = self._sessions.write(session, previous_chunk_count=previous_chunks)
         view = session.user.tool_view()
         moment = datetime.fromtimestamp(now, tz=UTC)
         await self._runtime.run_blocking(lambda: self._store.record_login(view, moment))
-        await self._timed("authplug_logged_in", self._hooks.logged_in(request, session.user))
-        if self._tracer is not None:
-            self._tracer.step("login", user=session.user)
+        await self._hooks.logged_in(request, session.user)
+        self.tracer.step("login", user=session.user)
         return session, cookies
 
     # -- /auth/* ---------------------------------------------------------------------
@@ -548,15 +616,16 @@ class Lifecycle:
         core's; other paths go to the provider's
         routes (unknown: 404, wrong method: 405). A route's
         :class:`~authplug.results.Authenticated` logs the user in and
-        redirects to a safe ``return_to``. Never redirects to login.
+        redirects to a safe ``return_to``. Never redirects to login; a
+        route that fails unexpectedly is a 500 with a correlation id.
         """
         return await self._guarded(request, self._auth_route(request))
 
     async def _auth_route(self, request: AuthRequest) -> Respond:
         if request.path == LOGOUT_PATH:
-            return await self._logout.handle(request)
+            return await self._logout.handle(request, self._clock())
         if request.path == SIGN_IN_PATH:
-            return await self._sign_in.handle(request)
+            return await self._sign_in.handle(request, self._clock())
         route = self._routes.get(request.path)
         if route is None:
             return self._responses.not_found(request)
@@ -569,7 +638,7 @@ class Lifecycle:
         recording = _RecordingFlow(flow)
         request.flow = recording
         try:
-            result = await self._timed(f"route {route.path}", self._hooks.route(route, request))
+            result = await self._hooks.route(route, request)
         except NotAuthenticatedError as exc:
             return self._responses.unauthenticated(request, exc, flow.cookies())
         except AuthplugError as exc:
@@ -593,19 +662,3 @@ class Lifecycle:
         if isinstance(result, Redirect):
             return redirect(app_location(root, result.location), out, result.status)
         return provider_response(result, out)
-
-    # -- tracing -----------------------------------------------------------------------
-
-    async def _timed(self, name: str, call: Awaitable[T]) -> T:
-        """Await a hook call, tracing its duration and outcome when debug is on."""
-        tracer = self._tracer
-        if tracer is None:
-            return await call
-        started = time.perf_counter()
-        try:
-            result = await call
-        except Exception as exc:
-            tracer.hook(name, started, f"raised {type(exc).__name__}")
-            raise
-        tracer.hook(name, started, _describe(result))
-        return result

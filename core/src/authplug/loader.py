@@ -293,7 +293,7 @@ def load(
     *,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
-    store: UserStore | None = None,
+    store: UserStore | str | None = None,
     **overrides: Any,
 ) -> Host:
     """Build a :class:`~authplug.host.Host` from configuration and installed plugins.
@@ -304,12 +304,15 @@ def load(
         over the file and the environment.
     :param environ: Environment to read ``AUTHPLUG_*`` from (default ``os.environ``).
     :param cwd: Directory holding ``authplug.toml`` (default: the working directory).
-    :param store: A ready user store, instead of the configured one.
+    :param store: A ready user store, instead of the configured one; a
+        string names a store entry point (``"memory"``), like ``config.store``.
     :param overrides: More top-level settings (``env="production"``).
     :raises ConfigError: the configuration or a plugin's settings are invalid.
     :raises PluginLoadError: the provider is unknown, duplicated, incompatible,
         broken, or a hook implementation is invalid.
     """
+    if isinstance(store, str):
+        overrides["store"], store = store, None
     providers = installed(PROVIDER_GROUP)
     extension_plugins = installed(PLUGIN_GROUP)
     config, source = load_config(

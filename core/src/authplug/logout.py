@@ -22,8 +22,8 @@ import hmac
 import html
 import logging
 import os
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -33,7 +33,6 @@ from authplug.errors import AuthplugError
 from authplug.request import AuthRequest
 from authplug.responses import (
     Respond,
-    StatusResponses,
     app_location,
     html_response,
     merge_cookies,
@@ -42,14 +41,11 @@ from authplug.responses import (
 )
 
 if TYPE_CHECKING:
-    from authplug.debug import DebugTracer
     from authplug.hookcalls import HookCalls
-    from authplug.revocation import SessionRevocation
-    from authplug.session import SessionManager
+    from authplug.host import Host
+    from authplug.lifecycle import Runtime
 
-__all__ = ["CSRF_FIELD", "LOGOUT_PATH", "HookTimer", "Logout", "LogoutTokens"]
-
-T = TypeVar("T")
+__all__ = ["CSRF_FIELD", "LOGOUT_PATH", "Logout", "LogoutTokens"]
 
 LOGOUT_PATH = "/auth/logout"
 """The core-owned logout route (GET: confirmation form; POST: log out)."""
@@ -107,70 +103,45 @@ class LogoutTokens:
         )
 
 
-class HookTimer(Protocol):
-    """Awaits a hook call, tracing its duration when debug is on (the lifecycle's ``_timed``)."""
-
-    def __call__(self, name: str, call: Awaitable[T], /) -> Awaitable[T]:
-        """Await ``call`` (named ``name`` in traces) and return its result."""
-        ...
-
-
 class Logout:
     """The ``/auth/logout`` route, driven by the lifecycle.
 
-    :param sessions: The session cookies.
-    :param hooks: Hook calls (``logged_out``, ``logout``).
-    :param revocation: Where ended sessions are recorded.
-    :param responses: Error answers (405, 403).
-    :param default_redirect: Where the browser lands afterwards (an
-        application path).
-    :param timed: The lifecycle's traced hook await.
-    :param tracer: Debug tracer, or ``None``.
-    :param clock: Epoch-seconds clock.
+    :param host: The host: sessions, revocation, error answers, logout
+        tokens, tracer and ``default_redirect`` (process-wide state).
+    :param hooks: The host's hook calls as this host kind resolves them.
+    :param runtime: How this host kind runs blocking store calls.
     """
 
     __slots__ = (
-        "_clock",
         "_default",
         "_hooks",
         "_responses",
         "_revocation",
+        "_runtime",
         "_sessions",
-        "_timed",
         "_tracer",
         "tokens",
     )
 
-    def __init__(
-        self,
-        *,
-        sessions: SessionManager,
-        hooks: HookCalls,
-        revocation: SessionRevocation,
-        responses: StatusResponses,
-        tokens: LogoutTokens,
-        default_redirect: str,
-        timed: HookTimer,
-        tracer: DebugTracer | None,
-        clock: Callable[[], float],
-    ) -> None:
-        self._sessions = sessions
+    def __init__(self, host: Host, hooks: HookCalls, runtime: Runtime) -> None:
+        self._sessions = host.sessions
         self._hooks = hooks
-        self._revocation = revocation
-        self._responses = responses
-        self.tokens = tokens
-        self._default = default_redirect
-        self._timed = timed
-        self._tracer = tracer
-        self._clock = clock
+        self._runtime = runtime
+        self._revocation = host.revocation
+        self._responses = host.responses
+        self.tokens = host.logout_tokens
+        self._default = host.config.default_redirect
+        self._tracer = host.tracer
 
-    async def handle(self, request: AuthRequest) -> Respond:
+    async def handle(self, request: AuthRequest, now: float) -> Respond:
         """GET: a confirmation form. POST with a valid token: end the session.
 
         A session already revoked (a replayed cookie; on POST, in the store too,
         since logout is rare) counts as no session: the cookies are cleared and
         no hook fires again.
 
+        :param request: The ``/auth/logout`` request (body read).
+        :param now: The current time, epoch seconds.
         :raises StoreError: the revocation could not be recorded (the caller
             answers 503; the session and its cookies are left as they were,
             so the user can try again).
@@ -178,7 +149,6 @@ class Logout:
         if request.method not in ("GET", "POST"):
             allow, text = "GET, POST", "Use the sign-out form."
             return self._responses.method_not_allowed(request, allow, text)
-        now = self._clock()
         read = self._sessions.read(request.headers, now)
         flows = self._sessions.flow_cookie_names(request.headers)
         session = read.session
@@ -206,8 +176,7 @@ class Logout:
             return redirect(home, self._sessions.clear(read.chunk_count, flows), status=303)
         supplied = request.form.get(CSRF_FIELD, "")
         if not supplied or not self.tokens.verify(session.sid, supplied):
-            if self._tracer is not None:
-                self._tracer.step("logout", outcome="refused", reason="bad csrf token")
+            self._tracer.step("logout", outcome="refused", reason="bad csrf token")
             return self._responses.status(
                 request,
                 403,
@@ -216,18 +185,18 @@ class Logout:
                 "The sign-out form expired or came from another site. Please try again.",
             )
         cleared = self._sessions.clear(read.chunk_count, flows)
-        if await self._revocation.check_store(session, now):
+        revocation, ended = self._revocation, session
+        if await self._runtime.run_blocking(lambda: revocation.check_store(ended, now)):
             return redirect(home, cleared, status=303)  # ended by another process already
-        await self._revocation.revoke(session, now)
+        await self._runtime.run_blocking(lambda: revocation.revoke(ended, now))
         user = session.user
-        await self._timed("authplug_logged_out", self._hooks.logged_out(request, user))
+        await self._hooks.logged_out(request, user)
         try:
-            to_idp = await self._timed("authplug_logout", self._hooks.logout(request, user))
+            to_idp = await self._hooks.logout(request, user)
         except AuthplugError as exc:
             _log.warning("authplug_logout failed (%s); signed out locally only", exc.code)
             to_idp = None
-        if self._tracer is not None:
-            self._tracer.step("logout", outcome="done", user=user)
+        self._tracer.step("logout", outcome="done", user=user)
         if to_idp is not None:
             return redirect(
                 app_location(request.root_path, to_idp.location),

@@ -13,14 +13,24 @@ cookie carries. Its three visibility tiers are enforced by types:
 
 Serialised field names are camelCase (``userId``, ``authData``) to match the
 reference system's JSON; Python code uses snake_case names.
+
+Features are named objects, as the reference system has them::
+
+    {"instruction": {"type": "instruction", "instruction": "Answer in German."},
+     "history": {"type": "history", "history": true}}
+
+A plain list of names (``["history"]``, what earlier versions stored and what
+a claim or a config file most often holds) is accepted everywhere and means
+each named feature switched on: ``{"history": {"type": "history", "history":
+true}}``. Features are visible to tools and to the agent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Generic, Literal, TypeAlias, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeAlias, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 __all__ = [
@@ -31,6 +41,8 @@ __all__ = [
     "AuthDataT",
     "AuthenticatedUser",
     "CustomDataT",
+    "Feature",
+    "Features",
     "StrMap",
     "ToolUserView",
     "UserType",
@@ -48,6 +60,72 @@ StrMap: TypeAlias = dict[str, str]
 
 AuthDataT = TypeVar("AuthDataT", bound=Mapping[str, str])
 CustomDataT = TypeVar("CustomDataT", bound=Mapping[str, str])
+
+MAX_FEATURES = 64
+"""Most features one user may have."""
+
+_FEATURE_NAME_LENGTH = 64
+_FEATURE_FIELDS = 16
+
+FeatureValue: TypeAlias = str | bool | int | float | None
+"""What a feature's own fields may hold (scalars only)."""
+
+
+class Feature(BaseModel):
+    """One feature enabled for a user: ``{"type": "history", "history": true}``.
+
+    ``type`` names the kind of feature; the other fields are the feature's
+    settings (by the reference system's convention, one named like the type:
+    the instruction text, ``true`` for a switch). At most 16 fields, each a
+    string, number, boolean or null.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow", str_max_length=16384)
+
+    type: str = Field(min_length=1, max_length=_FEATURE_NAME_LENGTH)
+
+    @model_validator(mode="after")
+    def _scalars_only(self) -> Feature:
+        extra = self.model_extra or {}
+        if len(extra) > _FEATURE_FIELDS:
+            raise ValueError(f"a feature has at most {_FEATURE_FIELDS} fields")
+        for name, value in extra.items():
+            if not isinstance(value, str | bool | int | float | None):
+                raise ValueError(f"feature field {name!r} must be a string, number or boolean")
+            if isinstance(value, str) and len(value) > 16384:
+                raise ValueError(f"feature field {name!r} is too long")
+        return self
+
+    @classmethod
+    def switch(cls, name: str) -> Feature:
+        """The feature ``name`` switched on: ``{"type": name, name: true}``."""
+        return cls.model_validate({"type": name, name: True})
+
+
+def features_from(value: object) -> object:
+    """Accept a list of feature names as each named feature switched on (see the module doc).
+
+    Mappings pass through for validation; anything else is left for pydantic
+    to refuse.
+    """
+    if isinstance(value, list | tuple | set | frozenset):
+        names = list(dict.fromkeys(value))
+        if all(isinstance(n, str) for n in names):
+            return {n: {"type": n, n: True} for n in names}
+    return value
+
+
+def _check_names(value: dict[str, Feature]) -> dict[str, Feature]:
+    if len(value) > MAX_FEATURES:
+        raise ValueError(f"at most {MAX_FEATURES} features")
+    for name in value:
+        if not 1 <= len(name) <= _FEATURE_NAME_LENGTH:
+            raise ValueError(f"a feature name has 1 to {_FEATURE_NAME_LENGTH} characters")
+    return value
+
+
+Features: TypeAlias = Annotated[dict[str, Feature], BeforeValidator(features_from)]
+"""A user's features by name (a list of names is accepted: each switched on)."""
 
 _MODEL_CONFIG = ConfigDict(
     alias_generator=to_camel,
@@ -68,7 +146,16 @@ class AgentUserView(BaseModel):
     last_name: str = Field(default="", max_length=512)
     user_type: UserType
     roles: tuple[str, ...] = ()
-    features: tuple[str, ...] = ()
+    features: Features = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _feature_names(self) -> AgentUserView:
+        _check_names(self.features)
+        return self
+
+    def has_feature(self, name: str) -> bool:
+        """Whether the user has the feature called ``name``."""
+        return name in self.features
 
 
 class ToolUserView(AgentUserView):
@@ -91,8 +178,9 @@ class AuthenticatedUser(BaseModel, Generic[AuthDataT, CustomDataT]):
         auth_data: Credentials (access/refresh tokens, their expiry). Lives
             only inside the encrypted session cookie: never stored, never
             logged (hidden from ``repr``), never in a tool or agent view.
-        features: Feature flags enabled for the user (``"instruction"``,
-            ``"history"``).
+        features: The user's features by name, each a :class:`Feature`
+            (``{"history": {"type": "history", "history": true}}``); a
+            list of names is accepted and means each switched on.
     """
 
     model_config = _MODEL_CONFIG
@@ -104,7 +192,12 @@ class AuthenticatedUser(BaseModel, Generic[AuthDataT, CustomDataT]):
     roles: tuple[str, ...] = ()
     custom_data: CustomDataT | None = None
     auth_data: AuthDataT | None = Field(default=None, repr=False)
-    features: tuple[str, ...] = ()
+    features: Features = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _feature_names(self) -> AuthenticatedUser[AuthDataT, CustomDataT]:
+        _check_names(self.features)
+        return self
 
     def tool_view(self) -> ToolUserView:
         """Return the user as tools may see it (no ``auth_data``)."""
@@ -132,6 +225,10 @@ class AuthenticatedUser(BaseModel, Generic[AuthDataT, CustomDataT]):
     def has_role(self, role: str) -> bool:
         """Return whether the user holds ``role`` (exact match)."""
         return role in self.roles
+
+    def has_feature(self, name: str) -> bool:
+        """Whether the user has the feature called ``name``."""
+        return name in self.features
 
 
 AnyUser: TypeAlias = AuthenticatedUser[Any, Any]

@@ -48,12 +48,17 @@ class AuthProvider(Generic[AuthDataT, CustomDataT]):
             ``AUTHPLUG_ENV=production`` unless its settings have
             ``allow_in_production = true``.
         stateless: When true, the provider authenticates every request itself
-            (bearer tokens) and the host keeps no session cookie for it.
+            (bearer tokens, identity headers) and the host keeps no session
+            cookie for it (so production needs no ``cookie_keys``).
+        challenge: The ``WWW-Authenticate`` value of this provider's 401
+            answers to API clients (``"Bearer"``, ``'Proxy realm="corp"'``),
+            or ``None`` (see ``authplug_challenge``).
     """
 
     settings_model: ClassVar[type[BaseModel]] = NoSettings
     development_only: ClassVar[bool] = False
     stateless: ClassVar[bool] = False
+    challenge: ClassVar[str | None] = None
 
     def __init__(self, settings: BaseModel) -> None:
         """Keep the validated ``settings`` (an instance of :attr:`settings_model`)."""
@@ -141,6 +146,16 @@ class AuthProvider(Generic[AuthDataT, CustomDataT]):
     def authplug_routes(self) -> Sequence[Route]:
         """Hook implementation: delegates to :meth:`routes`."""
         return self.routes()
+
+    @hookimpl
+    def authplug_challenge(self) -> str | None:
+        """Hook implementation: returns :attr:`challenge`."""
+        return self.challenge
+
+    @hookimpl
+    def authplug_check(self) -> Sequence[str] | Awaitable[Sequence[str]]:
+        """Hook implementation: delegates to :meth:`check`."""
+        return self.check()
 
     @hookimpl
     def authplug_logout(

@@ -9,7 +9,7 @@ authplug itself is built here:
 * JSON errors (:func:`json_response`) carry ``no-store`` and ``nosniff``;
 * redirects (:func:`redirect`) refuse control characters in the location
   (header injection) and percent-encode non-ASCII;
-* error statuses (401, 403, 405, 431, 503, 500) come from
+* error statuses (401, 403, 405, 413, 431, 503, 500) come from
   :class:`StatusResponses`: JSON for API clients, a small page for browsers,
   never echoing the request or an exception's text.
 
@@ -27,23 +27,23 @@ import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
+from authplug.debug import NULL_TRACER, Tracer
 from authplug.errors import (
     AuthplugError,
     ForceUserToReauthenticateError,
     NotAuthenticatedError,
+    ProviderError,
     ProviderUnavailableError,
 )
+from authplug.incidents import report_failure
 from authplug.models import AuthenticatedUser
 from authplug.redaction import summarize_user
 from authplug.request import AuthRequest
 from authplug.results import ProviderResponse, ResponseCookie
 from authplug.return_to import safe_return_to
-
-if TYPE_CHECKING:
-    from authplug.debug import DebugTracer
 
 __all__ = [
     "HTML_HEADERS",
@@ -243,18 +243,27 @@ def app_location(root_path: str, location: str) -> str:
 
 
 class StatusResponses:
-    """The error answers of one lifecycle: JSON for API clients, a small page for browsers.
+    """The error answers of one host: JSON for API clients, a small page for browsers.
 
-    :param tracer: Debug tracer (``None`` when debug is off).
-    :param stateless: Whether the provider is stateless (a bearer API): 401s
-        then carry ``WWW-Authenticate: Bearer``.
+    Process-wide and stateless per request: :func:`~authplug.host.build_host`
+    creates one per host.
+
+    :param tracer: Debug tracer.
+    :param challenge: The provider's declared ``WWW-Authenticate`` challenge
+        (``authplug_challenge``), sent with 401s to API clients; ``None``
+        for none.
     """
 
-    __slots__ = ("_stateless", "_tracer")
+    __slots__ = ("_challenge", "_tracer")
 
-    def __init__(self, tracer: DebugTracer | None, *, stateless: bool) -> None:
+    def __init__(self, tracer: Tracer = NULL_TRACER, *, challenge: str | None = None) -> None:
         self._tracer = tracer
-        self._stateless = stateless
+        self._challenge = challenge if challenge is None or header_safe(challenge) else None
+
+    @property
+    def challenge(self) -> str | None:
+        """The declared challenge (``None``: the provider declared none)."""
+        return self._challenge
 
     def status(
         self,
@@ -281,6 +290,21 @@ class StatusResponses:
         """404: an ``/auth/*`` path no route serves."""
         return self.status(request, 404, "not_found", "Not found", "No such page.")
 
+    def body_too_large(self, request: AuthRequest) -> Respond:
+        """413: an ``/auth/*`` request body over :data:`MAX_AUTH_BODY` (declared or read).
+
+        Both hosts apply one rule: a ``Content-Length`` over the limit is
+        refused before reading; a body without one is read up to one byte
+        past the limit and refused when it gets there.
+        """
+        return self.status(
+            request,
+            413,
+            "body_too_large",
+            "Request too large",
+            "The request body is too large.",
+        )
+
     def cookie_too_large(self, request: AuthRequest) -> Respond:
         """431: the Cookie header is over the limit (refused before any decrypt)."""
         return self.status(
@@ -291,16 +315,34 @@ class StatusResponses:
             "The request carries too many cookies.",
         )
 
+    def _challenge_for(self, request: AuthRequest, exc: AuthplugError | None) -> str | None:
+        """The ``WWW-Authenticate`` value of a 401, or ``None``.
+
+        The error's own challenge wins, in any scheme; then, for a request
+        that tried a bearer credential, a bearer challenge (unless the
+        provider declared another scheme); then the provider's declared one.
+        """
+        if exc is not None:
+            own = exc.www_authenticate
+            if own and header_safe(own):
+                return own
+        declared = self._challenge
+        if is_bearer(request) and (
+            declared is None or declared.split(" ", 1)[0].lower() == "bearer"
+        ):
+            return 'Bearer error="invalid_token"' if exc is not None else (declared or "Bearer")
+        return declared
+
     def not_authenticated_json(
         self, request: AuthRequest, cookies: Sequence[ResponseCookie]
     ) -> Respond:
         """401 for an API client that must authenticate (the provider wanted a redirect)."""
-        headers = (("www-authenticate", "Bearer"),) if is_bearer(request) or self._stateless else ()
+        challenge = self._challenge_for(request, None)
         return json_response(
             401,
             {"error": "not_authenticated", "message": "authentication required"},
             cookies,
-            headers,
+            (("www-authenticate", challenge),) if challenge else (),
         )
 
     def forbidden(self, request: AuthRequest, cookies: Sequence[ResponseCookie] = ()) -> Respond:
@@ -317,17 +359,10 @@ class StatusResponses:
     def unauthenticated(
         self, request: AuthRequest, exc: AuthplugError, cookies: Sequence[ResponseCookie]
     ) -> Respond:
-        """401: JSON (RFC 6750 header for bearer requests) or a plain page. Never echoes input."""
-        if self._tracer is not None:
-            self._tracer.step("authenticate", outcome="rejected", reason=exc.code)
-        headers: tuple[tuple[str, str], ...] = ()
-        challenge = getattr(exc, "www_authenticate", None)
-        if isinstance(challenge, str) and challenge.startswith("Bearer") and header_safe(challenge):
-            headers = (("www-authenticate", challenge),)
-        elif is_bearer(request):
-            headers = (("www-authenticate", 'Bearer error="invalid_token"'),)
-        elif self._stateless:
-            headers = (("www-authenticate", "Bearer"),)
+        """401: JSON or a plain page, with the challenge (:meth:`_challenge_for`). No echo."""
+        self._tracer.step("authenticate", outcome="rejected", reason=exc.code)
+        challenge = self._challenge_for(request, exc)
+        headers = (("www-authenticate", challenge),) if challenge else ()
         # A fixed, secret-free explanation the error carries (authplug.cross_site).
         explained = getattr(exc, "page_text", None)
         text = explained if isinstance(explained, str) and explained else None
@@ -348,11 +383,16 @@ class StatusResponses:
     def error(
         self, request: AuthRequest, exc: AuthplugError, cookies: Sequence[ResponseCookie] = ()
     ) -> Respond:
-        """An authplug error as its status (401, 503 with ``Retry-After``, ...); no secrets."""
+        """An authplug error as its status (401, 503 with ``Retry-After``, ...); no secrets.
+
+        A :class:`~authplug.errors.ProviderError` (a plugin's bug) is a 500
+        with a correlation id and a logged traceback (:meth:`internal_error`).
+        """
         if isinstance(exc, NotAuthenticatedError | ForceUserToReauthenticateError):
             return self.unauthenticated(request, exc, cookies)
-        if self._tracer is not None:
-            self._tracer.step("error", code=exc.code, status=exc.status)
+        if isinstance(exc, ProviderError):
+            return self.internal_error(request, exc, cookies)
+        self._tracer.step("error", code=exc.code, status=exc.status)
         if isinstance(exc, ProviderUnavailableError):
             _log.warning("identity provider %r unavailable (%s)", exc.provider, exc.code)
             text = f"The identity provider {exc.provider!r} is unavailable. Try again later."
@@ -366,7 +406,9 @@ class StatusResponses:
                 cookies,
             )
         status = exc.status if 400 <= exc.status <= 599 else 500
-        if status >= 500:
+        if status == 500:
+            return self.internal_error(request, exc, cookies)
+        if status > 500:
             _log.error("authplug error %s (%s)", type(exc).__name__, exc.code)
         return self.status(
             request,
@@ -377,17 +419,26 @@ class StatusResponses:
             cookies=cookies,
         )
 
-    def internal_error(self, request: AuthRequest, exc: Exception) -> Respond:
-        """An unexpected failure inside authplug: a generic 500, logged without secrets."""
-        tb = exc.__traceback__
-        while tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next
-        where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb is not None else "?"
-        _log.error("authplug internal error %s at %s", type(exc).__name__, where)
-        return self.status(
-            request,
-            500,
-            "internal_error",
-            "Something went wrong",
-            "The request could not be completed.",
-        )
+    def internal_error(
+        self,
+        request: AuthRequest,
+        exc: BaseException,
+        cookies: Sequence[ResponseCookie] = (),
+    ) -> Respond:
+        """A failure nobody expected (a plugin's bug, a broken store): a generic 500.
+
+        The answer carries a short correlation id (``reference``); the log
+        line at ERROR on the ``authplug`` logger carries the same id and the
+        redacted traceback. Never the exception's text in the answer.
+        """
+        what = exc.hook if isinstance(exc, ProviderError) else type(exc).__name__
+        reference = report_failure(exc, what)
+        self._tracer.step("error", code="internal_error", reference=reference)
+        text = f"The request could not be completed. Reference: {reference}."
+        if request.wants_json:
+            return json_response(
+                500,
+                {"error": "internal_error", "message": text, "reference": reference},
+                cookies,
+            )
+        return html_response(500, page("Something went wrong", text), cookies)

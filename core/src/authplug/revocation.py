@@ -14,9 +14,13 @@ closes both holes, in two layers:
   ordinary request, so another process's logout takes effect here within
   ``validate_interval``.
 
-:class:`SessionRevocation` ties the two together for the lifecycle: revoking
-writes the store first (a failure raises :class:`~authplug.stores.StoreError`
-and changes nothing), then the in-process map.
+:class:`SessionRevocation` ties the two together: revoking writes the store
+first (a failure raises :class:`~authplug.stores.StoreError` and changes
+nothing), then the in-process map. It is process-wide state: :func:`~authplug.host.build_host`
+creates one per host and every middleware over that host (an application and
+a mounted sub-application, an ASGI and a WSGI host) shares it. Its store
+calls block; the lifecycle runs them the way its host runs blocking calls
+(a worker thread under ASGI, inline under WSGI).
 
 A revocation is kept until the session's absolute end (``created_at +
 absolute_lifetime`` plus the accepted clock skew): after that the cookie is
@@ -27,9 +31,8 @@ authenticated payload, never on the cookie text (A.3).
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING
 
 from authplug.errors import ConfigError
 
@@ -40,12 +43,9 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_CAPACITY",
     "REVOCATION_SKEW",
-    "BlockingRunner",
     "RevokedSessions",
     "SessionRevocation",
 ]
-
-T = TypeVar("T")
 
 DEFAULT_CAPACITY = 100_000
 """Default bound of the in-process map (``config.revocation_capacity``)."""
@@ -123,14 +123,6 @@ class RevokedSessions:
         return len(expired)
 
 
-class BlockingRunner(Protocol):
-    """How the host runs a blocking call: a worker thread (ASGI) or inline (WSGI)."""
-
-    def __call__(self, fn: Callable[[], T], /) -> Awaitable[T]:
-        """Run ``fn`` and return its result."""
-        ...
-
-
 def _moment(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, tz=UTC)
 
@@ -140,22 +132,19 @@ class SessionRevocation:
 
     :param revoked: This process's map.
     :param store: The user store (``revoke_session`` / ``is_session_revoked``).
-    :param run_blocking: How store calls are run off the event loop.
     :param absolute_lifetime: Seconds a session lives at most after login.
     """
 
-    __slots__ = ("_lifetime", "_run", "_store", "revoked")
+    __slots__ = ("_lifetime", "_store", "revoked")
 
     def __init__(
         self,
         revoked: RevokedSessions,
         store: UserStore,
-        run_blocking: BlockingRunner,
         absolute_lifetime: float,
     ) -> None:
         self.revoked = revoked
         self._store = store
-        self._run = run_blocking
         self._lifetime = float(absolute_lifetime)
 
     @staticmethod
@@ -183,23 +172,21 @@ class SessionRevocation:
         """Whether this process knows ``session`` to be revoked (no I/O)."""
         return self.revoked.is_revoked(session.sid, now)
 
-    async def revoke(self, session: SessionData, now: float) -> None:
-        """End ``session`` server-side: in the store first, then in this process.
+    def revoke(self, session: SessionData, now: float) -> None:
+        """End ``session`` server-side: in the store first, then in this process (blocks).
 
         :raises StoreError: the store could not record it (nothing changed).
         """
         sid, until = session.sid, self.until(session)
-        deadline = _moment(until)
-        await self._run(lambda: self._store.revoke_session(sid, deadline))
+        self._store.revoke_session(sid, _moment(until))
         self.revoked.revoke(sid, until, now)
 
-    async def check_store(self, session: SessionData, now: float) -> bool:
-        """Ask the store whether another process revoked ``session``; remember a yes here.
+    def check_store(self, session: SessionData, now: float) -> bool:
+        """Ask the store whether another process revoked ``session``; remember a yes here (blocks).
 
         :raises StoreError: the store could not be read.
         """
-        sid, moment = session.sid, _moment(now)
-        revoked = await self._run(lambda: self._store.is_session_revoked(sid, moment))
+        revoked = self._store.is_session_revoked(session.sid, _moment(now))
         if revoked:
-            self.revoked.revoke(sid, self.until(session), now)
+            self.revoked.revoke(session.sid, self.until(session), now)
         return revoked

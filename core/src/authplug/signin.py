@@ -35,7 +35,6 @@ from authplug.models import AuthenticatedUser
 from authplug.request import AuthRequest
 from authplug.responses import (
     Respond,
-    StatusResponses,
     app_location,
     merge_cookies,
     provider_response,
@@ -46,8 +45,7 @@ from authplug.return_to import safe_return_to
 
 if TYPE_CHECKING:
     from authplug.hookcalls import HookCalls
-    from authplug.logout import HookTimer
-    from authplug.session import SessionManager
+    from authplug.host import Host
     from authplug.session.payload import SessionData
 
 __all__ = ["RETURN_TO_PARAM", "SIGN_IN_PATH", "LoginStarter", "SignIn", "sign_in_return_to"]
@@ -91,20 +89,13 @@ def sign_in_return_to(request: AuthRequest) -> str | None:
 class SignIn:
     """The ``/auth/login`` route, driven by the lifecycle.
 
-    :param sessions: The session and flow cookies.
-    :param hooks: Hook calls (``authenticate``).
-    :param responses: Error answers.
-    :param is_revoked: Whether a session id is revoked in this process.
+    :param host: The host: sessions, error answers, revocation,
+        ``default_redirect`` and whether the provider is stateless.
+    :param hooks: The host's hook calls as this host kind resolves them.
     :param login: Opens a session when the provider answers ``Authenticated``.
-    :param default_redirect: Where the browser lands without a usable
-        ``return_to`` (an application path).
-    :param stateless: Whether the provider is stateless (no sign-in page).
-    :param timed: The lifecycle's traced hook await.
-    :param clock: Epoch-seconds clock.
     """
 
     __slots__ = (
-        "_clock",
         "_default",
         "_hooks",
         "_is_revoked",
@@ -112,34 +103,23 @@ class SignIn:
         "_responses",
         "_sessions",
         "_stateless",
-        "_timed",
     )
 
-    def __init__(
-        self,
-        *,
-        sessions: SessionManager,
-        hooks: HookCalls,
-        responses: StatusResponses,
-        is_revoked: Callable[[str, float], bool],
-        login: LoginStarter,
-        default_redirect: str,
-        stateless: bool,
-        timed: HookTimer,
-        clock: Callable[[], float],
-    ) -> None:
-        self._sessions = sessions
+    def __init__(self, host: Host, hooks: HookCalls, login: LoginStarter) -> None:
+        self._sessions = host.sessions
         self._hooks = hooks
-        self._responses = responses
-        self._is_revoked = is_revoked
+        self._responses = host.responses
+        self._is_revoked = host.revocation.revoked.is_revoked
         self._login = login
-        self._default = default_redirect
-        self._stateless = stateless
-        self._timed = timed
-        self._clock = clock
+        self._default = host.config.default_redirect
+        self._stateless = host.stateless
 
-    async def handle(self, request: AuthRequest) -> Respond:
-        """Answer ``/auth/login`` (see the module docstring). Raises only authplug errors."""
+    async def handle(self, request: AuthRequest, now: float) -> Respond:
+        """Answer ``/auth/login`` (see the module docstring). Raises only authplug errors.
+
+        :param request: The request.
+        :param now: The current time, epoch seconds.
+        """
         if request.method not in ("GET", "HEAD"):
             return self._responses.method_not_allowed(
                 request, "GET, HEAD", "Follow a sign-in link to sign in."
@@ -156,7 +136,6 @@ class SignIn:
             return self._responses.not_authenticated_json(request, ())
         return_to = sign_in_return_to(request)
         landing = return_to or app_location(request.root_path, self._default)
-        now = self._clock()
         read = self._sessions.read(request.headers, now)
         session = read.session
         if session is not None and not self._is_revoked(session.sid, now):
@@ -165,7 +144,7 @@ class SignIn:
         flow.set_return_to(return_to)
         request.flow = flow
         try:
-            result = await self._timed("authplug_authenticate", self._hooks.authenticate(request))
+            result = await self._hooks.authenticate(request)
         except NotAuthenticatedError as exc:
             return self._responses.unauthenticated(
                 request, exc, merge_cookies(read.clear, flow.cookies())

@@ -27,24 +27,24 @@ daemon thread, so an exiting process does not wait for it).
 from __future__ import annotations
 
 import asyncio
+import http
 import inspect
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from authplug.hookcalls import HookCalls
 from authplug.host import host_or_load
-from authplug.lifecycle import MAX_AUTH_BODY, Lifecycle, PathKind, Respond
+from authplug.lifecycle import MAX_AUTH_BODY, Lifecycle, PathKind
 from authplug.request import AuthRequest
-from authplug.responses import mount_prefix
+from authplug.responses import Respond, mount_prefix
 from authplug.singleflight import SingleFlight, ThreadSingleFlight
 
 if TYPE_CHECKING:
     from authplug.host import Host
     from authplug.results import ResponseCookie
 
-__all__ = ["AuthMiddleware", "BackgroundLoop"]
+__all__ = ["AuthMiddleware", "BackgroundLoop", "ThreadRuntime"]
 
 T = TypeVar("T")
 
@@ -52,26 +52,6 @@ Environ = dict[str, Any]
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
 StartResponse = Callable[..., Callable[[bytes], object]]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
-
-_STATUS_TEXT = {
-    200: "OK",
-    204: "No Content",
-    301: "Moved Permanently",
-    302: "Found",
-    303: "See Other",
-    307: "Temporary Redirect",
-    308: "Permanent Redirect",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    413: "Content Too Large",
-    431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
 
 
 async def _await(value: Awaitable[T]) -> T:
@@ -133,13 +113,32 @@ class BackgroundLoop:
         loop.close()
 
 
-class _ThreadRuntime:
-    """Blocking calls run inline; single-flight across threads."""
+class ThreadRuntime:
+    """The WSGI driver: nothing it does suspends the lifecycle coroutine.
+
+    Blocking calls run inline (the request already has its own thread);
+    awaitables returned by ``async`` hook implementations run on one
+    :class:`BackgroundLoop` while the request thread waits; single-flight
+    waiters block on thread events.
+
+    :param loop: The background loop for awaitables.
+    """
+
+    name = "wsgi"
+
+    def __init__(self, loop: BackgroundLoop) -> None:
+        self.loop = loop
 
     async def run_blocking(self, fn: Callable[[], T]) -> T:
+        """Call ``fn`` in this thread."""
         return fn()
 
+    async def resolve(self, value: object) -> object:
+        """``value``, run to completion on the background loop when it is awaitable."""
+        return self.loop.resolve(value)
+
     def new_flight(self, clock: Callable[[], float]) -> SingleFlight[Any]:
+        """A single-flight group of threads."""
         return ThreadSingleFlight(clock=clock)
 
 
@@ -189,7 +188,10 @@ class _EnvironHeaders(Sequence[tuple[bytes, bytes]]):
 
 
 def _status_line(status: int) -> str:
-    return f"{status} {_STATUS_TEXT.get(status, 'Unknown')}"
+    try:
+        return f"{status} {http.HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"
 
 
 def _cookie_headers(cookies: tuple[ResponseCookie, ...]) -> list[tuple[str, str]]:
@@ -215,8 +217,7 @@ class AuthMiddleware:
         self.app = app
         self.host = host = host_or_load(host)
         self.loop = BackgroundLoop()
-        hooks = HookCalls(host.plugin_manager, resolve=self.loop.resolve)
-        self.lifecycle = Lifecycle(host, _ThreadRuntime(), hooks=hooks, clock=clock)
+        self.lifecycle = Lifecycle(host, ThreadRuntime(self.loop), clock=clock)
 
     def close(self) -> None:
         """Stop the background event loop (if it was started)."""
@@ -254,10 +255,7 @@ class AuthMiddleware:
         if kind is PathKind.AUTH:
             body = _read_body(environ)
             if body is None:
-                return _respond(
-                    start_response,
-                    Respond(413, (("content-type", "text/plain"),), b"request body too large"),
-                )
+                return _respond(start_response, self.host.responses.body_too_large(request))
             request.body = body
             return _respond(start_response, _drive(lifecycle.auth_route(request)))
         outcome = _drive(lifecycle.protect(request, cookie_headers))
@@ -288,20 +286,27 @@ def _script_name(environ: Environ) -> str:
 
 
 def _read_body(environ: Environ) -> bytes | None:
-    """The request body, or ``None`` when it exceeds :data:`MAX_AUTH_BODY`."""
+    """The request body, or ``None`` when it is over :data:`MAX_AUTH_BODY`.
+
+    The rule the ASGI host applies too: a declared ``CONTENT_LENGTH`` over
+    the limit is refused before reading; a body without a declared length
+    (only readable when the server sets ``wsgi.input_terminated``) is read up
+    to one byte past the limit and refused when it gets there.
+    """
     stream = environ.get("wsgi.input")
     if stream is None:
         return b""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > MAX_AUTH_BODY:
-        return None
-    if length <= 0:
-        return b""
-    data: bytes = stream.read(length)
-    return data
+    raw = str(environ.get("CONTENT_LENGTH") or "").strip()
+    if raw.isdigit():
+        length = int(raw)
+        if length > MAX_AUTH_BODY:
+            return None
+        data: bytes = stream.read(length) if length > 0 else b""
+        return data
+    if not environ.get("wsgi.input_terminated"):
+        return b""  # PEP 3333: without a length, reading could block
+    data = stream.read(MAX_AUTH_BODY + 1)
+    return None if len(data) > MAX_AUTH_BODY else data
 
 
 def _respond(start_response: StartResponse, response: Respond) -> list[bytes]:

@@ -237,6 +237,7 @@ class BearerProvider(AuthProvider[dict[str, str], dict[str, str]]):
     """A stateless provider: ``Authorization: Bearer good-<user>`` authenticates."""
 
     stateless = True
+    challenge = "Bearer"
     __test__ = False
 
     def __init__(self) -> None:

@@ -127,14 +127,13 @@ class OldStore:
 def test_a_store_without_revocation_fails_at_start_up(
     keys: list[str], clock: Any, kit: ModuleType
 ) -> None:
-    host = build_host(
-        kit.TestProvider(clock),
-        kit.make_config(keys),
-        provider_info=PluginInfo(name="test"),
-        store=OldStore(),  # type: ignore[arg-type]
-    )
     with pytest.raises(ConfigError, match="revoke_session and is_session_revoked"):
-        AuthMiddleware(kit_app(), host=host, clock=clock)
+        build_host(
+            kit.TestProvider(clock),
+            kit.make_config(keys),
+            provider_info=PluginInfo(name="test"),
+            store=OldStore(),  # type: ignore[arg-type]
+        )
 
 
 def test_a_stateless_provider_does_not_need_revocation(keys: list[str], kit: ModuleType) -> None:

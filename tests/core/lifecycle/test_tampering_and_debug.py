@@ -143,7 +143,7 @@ async def test_debug_off_logs_nothing(
         kit.TestProvider(clock), kit.make_config([kit.make_key()]), kit.SpyStore()
     )
     app = AuthMiddleware(app_factory(), host=plain, clock=clock)
-    assert app.lifecycle._tracer is None
+    assert not app.lifecycle.tracer.enabled
     caplog.set_level(logging.DEBUG, logger="authplug")
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://app.example"

@@ -67,9 +67,18 @@ def test_bad_keys_are_config_errors(bad: str, tmp_path: Path) -> None:
 
 
 def test_production_without_keys_is_refused(tmp_path: Path) -> None:
+    config, _ = read_config(overrides={"env": "production"}, environ={}, cwd=tmp_path)
     with pytest.raises(ConfigError) as info:
-        read_config(overrides={"env": "production"}, environ={}, cwd=tmp_path)
+        KeyRing.from_config(config)
     assert "cookie_keys" in str(info.value)
+
+
+def test_production_without_keys_is_fine_for_a_provider_that_sets_no_cookie(
+    tmp_path: Path,
+) -> None:
+    config, _ = read_config(overrides={"env": "production"}, environ={}, cwd=tmp_path)
+    ring = KeyRing.from_config(config, quiet=True)  # what a stateless provider's host builds
+    assert ring.primary is not None
 
 
 def test_wrong_length_raw_key_is_config_error() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from authplug.errors import AuthplugError, ConfigError
-from authplug.models import AuthenticatedUser
+from authplug.models import AuthenticatedUser, ToolUserView
 from authplug.stores import StoreError
 from authplug.stores.sqlite import SCHEMA_VERSION, SqliteUserStore, migrate
 
@@ -265,7 +265,7 @@ def test_version_1_file_is_migrated_and_keeps_its_users(tmp_path: Path) -> None:
         store.close()
     conn = _raw(path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         columns = [row[1] for row in conn.execute("PRAGMA table_info(revoked_sessions)")]
         assert columns == ["sid", "until"]
         assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 2
@@ -326,3 +326,59 @@ def test_locked_database_at_revocation_is_a_store_error(tmp_path: Path) -> None:
     store.revoke_session("sid-locked", until)
     assert store.is_session_revoked("sid-locked", datetime.now(UTC))
     store.close()
+
+
+# -- schema version 4: features as named objects ---------------------------------------
+
+T_OLD = "2023-01-02T03:04:05+00:00"
+
+
+def test_features_lists_of_old_files_become_named_objects(tmp_path: Path) -> None:
+    """Issue #9 item 7: a version-1..3 file's feature names migrate to feature objects."""
+    path = tmp_path / "users.sqlite3"
+    _make_v1_file(path)  # "legacy" has features ["history"]
+    conn = _raw(path)
+    try:
+        conn.execute(
+            "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ("bare", "", "", "external-user", "[]", None, "[]", T_OLD, T_OLD),
+        )
+        conn.commit()
+    finally:
+        conn.close()
+    store = SqliteUserStore(path=str(path))
+    try:
+        legacy = store.get("legacy")
+        assert legacy is not None
+        assert legacy.features["history"].model_dump() == {"type": "history", "history": True}
+        bare = store.get("bare")
+        assert bare is not None
+        assert bare.features == {}
+    finally:
+        store.close()
+    conn = _raw(path)
+    try:
+        stored = dict(conn.execute("SELECT user_id, features FROM users").fetchall())
+    finally:
+        conn.close()
+    assert json.loads(stored["legacy"]) == {"history": {"type": "history", "history": True}}
+    assert json.loads(stored["bare"]) == {}
+
+
+def test_feature_objects_round_trip(tmp_path: Path) -> None:
+    store = SqliteUserStore(path=str(tmp_path / "users.sqlite3"))
+    features = {
+        "instruction": {"type": "instruction", "instruction": "Answer in German."},
+        "history": {"type": "history", "history": True},
+    }
+    try:
+        user = ToolUserView.model_validate(
+            {"user_id": "f", "user_type": "internal-user", "features": features}
+        )
+        store.record_login(user, datetime.now(UTC))
+        record = store.get("f")
+        assert record is not None
+        assert {k: v.model_dump() for k, v in record.features.items()} == features
+        assert record.features["instruction"].instruction == "Answer in German."  # type: ignore[attr-defined]
+    finally:
+        store.close()

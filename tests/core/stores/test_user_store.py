@@ -81,7 +81,7 @@ def test_update_changes_profile_and_keeps_timestamps(store: UserStore) -> None:
     record = store.get("u1")
     assert record is not None
     assert record.custom_data == {"company": "Babbage & Co"}
-    assert record.features == ()
+    assert record.features == {}  # named objects (issue #9 item 7)
     assert (record.first_seen, record.last_login) == (T0, T0)
 
 

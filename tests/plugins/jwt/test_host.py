@@ -134,6 +134,32 @@ def test_load_from_environment(kit: Any, loopback: Any, tmp_path: Path) -> None:
     assert host.provider.verify(kit.rs256())["sub"] == "user-1"
 
 
+def test_production_needs_no_cookie_keys_for_bearer_tokens(
+    kit: Any, loopback: Any, tmp_path: Path
+) -> None:
+    """Issue #13.5: the JWT provider sets no cookie, so production needs no cookie_keys."""
+    server = loopback()
+    server.documents["/jwks"] = {"keys": [kit.public_jwk(kit.keys.rsa, kid="k1")]}
+    environ = {
+        "AUTHPLUG_ENV": "production",
+        "AUTHPLUG_PROVIDER": "jwt",
+        "AUTHPLUG_STORE": "memory",
+        "AUTHPLUG_JWT__ISSUER": kit.ISSUER,
+        "AUTHPLUG_JWT__AUDIENCE": kit.AUDIENCE,
+        "AUTHPLUG_JWT__ALGORITHMS": '["RS256"]',
+        "AUTHPLUG_JWT__JWKS_URL": server.url_for("/jwks"),
+    }
+    host = authplug.load(environ=environ, cwd=tmp_path)
+    assert host.config.env == "production"
+    assert host.config.cookie_keys == []
+    app = WsgiAuth(_wsgi_app, host=host)
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://api") as client:
+        ok = client.get("/", headers={"authorization": f"Bearer {kit.rs256()}"})
+    app.close()
+    assert ok.status_code == 200
+    assert ok.json()["user"] == "user-1"
+
+
 def _check(environ: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHPLUG_")}
     env.update(environ)

@@ -37,7 +37,7 @@ async def test_admin_logs_in_with_role_features_and_tokens(host: Host) -> None:
     assert user.first_name
     assert user.last_name
     assert user.roles == ("pika:content-admin",)
-    assert user.features == ("instruction", "history")
+    assert tuple(user.features) == ("instruction", "history")  # named objects (issue #9 item 7)
     assert user.custom_data is None
     assert user.auth_data is not None
     assert set(user.auth_data) == TOKEN_KEYS

@@ -122,11 +122,13 @@ class KeyRing:
     def from_config(cls, config: AuthplugConfig, *, quiet: bool = False) -> KeyRing:
         """The ring for ``config.cookie_keys``, or the process's ephemeral key.
 
-        ``quiet`` skips the development warning about the ephemeral key (for
-        hosts whose provider sets no cookie, such as bearer tokens).
+        ``quiet`` is for hosts whose provider sets no cookie (stateless:
+        bearer tokens, identity headers): no warning about the ephemeral key,
+        and production needs no configured key, since nothing is sealed.
 
         :raises ConfigError: a key does not decode (already checked by the
-            config model), or production has no key.
+            config model), or production has no key for a provider that
+            sets cookies.
         """
         keys: list[bytes] = []
         for index, secret in enumerate(config.cookie_keys):
@@ -135,8 +137,12 @@ class KeyRing:
             except ValueError as exc:
                 raise ConfigError(f"cookie_keys: key #{index + 1} {exc}") from None
         if not keys:
-            if config.env == "production":
-                raise ConfigError("cookie_keys: production needs at least one cookie key")
+            if config.env == "production" and not quiet:
+                raise ConfigError(
+                    "cookie_keys: production needs at least one cookie key "
+                    "(AUTHPLUG_COOKIE_KEYS, from `authplug keygen`); "
+                    "ephemeral keys are for development only"
+                )
             keys.append(_EPHEMERAL.get(quiet=quiet))
         return cls.from_keys(keys)
 

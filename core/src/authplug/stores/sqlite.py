@@ -8,7 +8,9 @@
   lock, since each connection would otherwise get its own empty database.
 * The schema is versioned with ``PRAGMA user_version`` and migrated on open by
   :func:`migrate`, which refuses a database written by a newer authplug.
-* Roles, custom data and features are JSON columns; timestamps are ISO-8601
+* Roles, custom data and features are JSON columns (features as named
+  objects since schema version 4, which converted the lists of names of
+  versions 1-3); timestamps are ISO-8601
   UTC text. There is no column for auth data.
 * Revoked session ids live in ``revoked_sessions(sid, until)`` (schema
   version 2); ``until`` is fixed-width ISO-8601 UTC text with microseconds, so
@@ -41,7 +43,7 @@ from authplug.stores.base import StoreError, UserRecord, as_utc
 
 __all__ = ["SCHEMA_VERSION", "SqliteUserStore", "migrate"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The schema version this code writes (``PRAGMA user_version``)."""
 
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -80,6 +82,20 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
         "CREATE INDEX IF NOT EXISTS one_time_keys_until ON one_time_keys (until)",
+    ),
+    # 3 -> 4: features as named objects. A list of names (what versions 1-3
+    # wrote) becomes each named feature switched on:
+    # ["history"] -> {"history": {"type": "history", "history": true}}.
+    (
+        """
+        UPDATE users SET features = (
+            SELECT coalesce(
+                json_group_object(value, json_object('type', value, value, json('true'))), '{}'
+            )
+            FROM json_each(users.features) WHERE json_each.type = 'text'
+        )
+        WHERE json_valid(features) AND json_type(features) = 'array'
+        """,
     ),
 )
 
@@ -301,7 +317,7 @@ class SqliteUserStore:
             user.user_type,
             json.dumps(list(user.roles)),
             json.dumps(dict(user.custom_data)) if user.custom_data is not None else None,
-            json.dumps(list(user.features)),
+            json.dumps({name: f.model_dump() for name, f in user.features.items()}),
             as_utc(first_seen).isoformat(),
             as_utc(last_login).isoformat(),
         )

@@ -123,6 +123,7 @@ class JwtProvider(AuthProvider[StrMap, StrMap]):
 
     settings_model: ClassVar[type[BaseModel]] = JwtSettings
     stateless: ClassVar[bool] = True
+    challenge: ClassVar[str | None] = "Bearer"
 
     def __init__(
         self,
@@ -317,13 +318,13 @@ class JwtProvider(AuthProvider[StrMap, StrMap]):
         except ValueError:
             exp = float("-inf")
         if self._clock() >= exp + self.jwt_settings.leeway:
-            error = ForceUserToReauthenticateError(
-                "the bearer token has expired", code="token_expired"
+            raise ForceUserToReauthenticateError(
+                "the bearer token has expired",
+                code="token_expired",
+                www_authenticate=(
+                    'Bearer error="invalid_token", error_description="the token has expired"'
+                ),
             )
-            error.www_authenticate = (  # type: ignore[attr-defined]
-                'Bearer error="invalid_token", error_description="the token has expired"'
-            )
-            raise error
         return None
 
     def refresh(self, user: AuthenticatedUser[StrMap, StrMap]) -> AuthenticatedUser[StrMap, StrMap]:
@@ -331,11 +332,8 @@ class JwtProvider(AuthProvider[StrMap, StrMap]):
 
         :raises ForceUserToReauthenticateError: always (code ``refresh_unsupported``).
         """
-        error = ForceUserToReauthenticateError(
+        raise ForceUserToReauthenticateError(
             "a bearer token cannot be refreshed by the API; obtain a new token",
             code="refresh_unsupported",
+            www_authenticate='Bearer error="invalid_token", error_description="obtain a new token"',
         )
-        error.www_authenticate = (  # type: ignore[attr-defined]
-            'Bearer error="invalid_token", error_description="obtain a new token"'
-        )
-        raise error

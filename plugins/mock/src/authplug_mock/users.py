@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TypeAlias
 
-from authplug.models import AuthenticatedUser, StrMap
+from authplug.models import AuthenticatedUser, Feature, StrMap
 from authplug_mock.settings import MockUser
 
 __all__ = ["MockSessionUser", "profile_changed", "to_session_user"]
@@ -25,9 +25,8 @@ _PROFILE_FIELDS = (
     "user_type",
     "roles",
     "custom_data",
-    "features",
 )
-"""What the configuration decides about a user (everything but id and tokens)."""
+"""What the configuration decides about a user (besides features; not id and tokens)."""
 
 
 def to_session_user(user: MockUser, auth_data: StrMap | None) -> MockSessionUser:
@@ -46,4 +45,7 @@ def to_session_user(user: MockUser, auth_data: StrMap | None) -> MockSessionUser
 
 def profile_changed(configured: MockUser, session_user: MockSessionUser) -> bool:
     """Whether the configuration now says something else about the user than the session."""
-    return any(getattr(configured, name) != getattr(session_user, name) for name in _PROFILE_FIELDS)
+    if any(getattr(configured, name) != getattr(session_user, name) for name in _PROFILE_FIELDS):
+        return True
+    wanted = {name: Feature.switch(name) for name in configured.features}
+    return wanted != session_user.features
