@@ -5,7 +5,10 @@ bytes for one name prefix, checks that each hit starts a cookie (at the start
 of the header or after ``;`` and optional spaces), and slices the value out.
 The work is linear in the header length and stops after ``limit`` hits, so an
 oversized or hostile header costs a few ``bytes.find`` calls, never a loop
-per byte in Python or any decoding.
+per byte in Python or any decoding. Every round of the search moves past the
+hit it examined, so a header of ``n`` bytes takes at most ``n + 1`` rounds;
+the loop is bounded by that count explicitly, so no input (and no future
+edit that stops the search from advancing) can make it spin forever.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ def find_cookies(
         if header_name != b"cookie":
             continue
         start = 0
-        while True:
+        for _ in range(len(header) + 1):
             hit = header.find(prefix, start)
             if hit < 0:
                 break
