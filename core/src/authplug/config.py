@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import difflib
 import json
 import os
+import re
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -49,6 +51,7 @@ __all__ = [
     "AuthplugConfig",
     "ConfigSource",
     "decode_cookie_key",
+    "did_you_mean",
     "format_validation_error",
     "read_config",
 ]
@@ -237,19 +240,57 @@ class ConfigSource:
         :raises ConfigError: an env variable names a key ``model`` does not have.
         """
         data = config.section(name)
-        problems = []
+        problems: list[str] = []
         for key, (var, value) in self.env_sections.get(name, {}).items():
-            field = model.model_fields.get(key)
-            if field is None:
-                problems.append(f"{var}: unknown setting for [{name}]")
-                continue
             try:
-                data[key] = coerce_env_value(value, field.annotation, var)
+                _set_env_key(data, model, key.split("__"), value, var, name)
             except ConfigError as exc:
                 problems.extend(exc.problems)
         if problems:
             raise ConfigError(problems)
         return data
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """`` (did you mean `x`?)`` for the closest candidate, or ``""`` when none is close."""
+    close = difflib.get_close_matches(word.lower(), sorted(candidates), n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close else ""
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    target = _unwrap(annotation)
+    return target if isinstance(target, type) and issubclass(target, BaseModel) else None
+
+
+def _set_env_key(
+    data: dict[str, Any],
+    model: type[BaseModel],
+    path: list[str],
+    value: str,
+    var: str,
+    section: str,
+) -> None:
+    """Put env ``value`` at ``path`` (``claims__roles`` -> ``data["claims"]["roles"]``).
+
+    :raises ConfigError: a step of ``path`` names no setting (with the closest one).
+    """
+    key, rest = path[0], path[1:]
+    field = model.model_fields.get(key)
+    where = f"[{section}]"
+    if field is None:
+        raise ConfigError(
+            f"{var}: unknown setting {key!r} for {where}{did_you_mean(key, model.model_fields)}"
+        )
+    if not rest:
+        data[key] = coerce_env_value(value, field.annotation, var)
+        return
+    nested = _model_of(field.annotation)
+    if nested is None:
+        raise ConfigError(f"{var}: {key!r} in {where} has no nested settings")
+    inner = data.get(key)
+    inner = dict(inner) if isinstance(inner, Mapping) else {}
+    _set_env_key(inner, nested, rest, value, var, f"{section}.{key}")
+    data[key] = inner
 
 
 def _find_file(cwd: Path, environ: Mapping[str, str]) -> tuple[Path | None, dict[str, Any]]:
@@ -300,36 +341,78 @@ def _unwrap(annotation: Any) -> Any:
         return annotation
 
 
+_PEM_BLOCK = re.compile(r"-----BEGIN [A-Z0-9 ]+-----.*?-----END [A-Z0-9 ]+-----", re.DOTALL)
+
+
+def _env_kinds(annotation: Any) -> set[str]:
+    """What shapes a field accepts: ``bool``, ``list``, ``table`` (dict or model), ``scalar``."""
+    target = _unwrap(annotation)
+    origin = typing.get_origin(target)
+    if origin in (typing.Union, types.UnionType):
+        kinds: set[str] = set()
+        for arg in typing.get_args(target):
+            if arg is not type(None):
+                kinds |= _env_kinds(arg)
+        return kinds
+    if target is bool:
+        return {"bool"}
+    if (origin or target) in (list, set, frozenset, tuple):
+        return {"list"}
+    if (origin or target) is dict or (isinstance(target, type) and issubclass(target, BaseModel)):
+        return {"table"}
+    return {"scalar"}
+
+
 def coerce_env_value(value: str, annotation: Any, name: str) -> Any:
     """Turn an environment string into the shape a field of type ``annotation`` takes.
 
-    Booleans accept ``1/0/true/false/yes/no/on/off`` only; list-like fields
-    accept JSON (``["a","b"]``) or comma-separated text; mappings accept JSON.
-    Everything else is passed as the string for pydantic to convert.
+    One rule for every field, core or provider:
+
+    * booleans accept ``1/0/true/false/yes/no/on/off`` only;
+    * a field that takes a list or a table (a mapping or a model), including a
+      union with such a branch, accepts JSON (``["a","b"]``, ``{"k":"v"}``);
+    * a list field also accepts one or more bare PEM blocks (each becomes one
+      element) or, otherwise, comma-separated text;
+    * a field that takes only a table requires JSON;
+    * everything else is passed as the string for pydantic to convert.
+
+    :raises ConfigError: invalid JSON, or JSON of a shape the field does not take.
     """
-    target = _unwrap(annotation)
-    origin = typing.get_origin(target) or target
-    if target is bool:
+    kinds = _env_kinds(annotation)
+    if kinds == {"bool"}:
         word = value.strip().lower()
         if word in _TRUE_WORDS:
             return True
         if word in _FALSE_WORDS:
             return False
         raise ConfigError(f"{name}: expected a boolean (true/false), got something else")
-    if origin in (list, set, frozenset, tuple):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                return json.loads(text)
-            except json.JSONDecodeError:
-                raise ConfigError(f"{name}: not a valid JSON list") from None
-        return [part.strip() for part in text.split(",") if part.strip()]
-    if origin is dict or (isinstance(origin, type) and issubclass(origin, BaseModel)):
+    text = value.strip()
+    structured = kinds & {"list", "table"}
+    if structured and text[:1] in ("[", "{"):
         try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            raise ConfigError(f"{name}: not a valid JSON object") from None
-    return value
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"{name}: not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})"
+            ) from None
+        if isinstance(parsed, list) and "list" in kinds:
+            return parsed
+        if isinstance(parsed, dict) and "table" in kinds:
+            return parsed
+        wanted = " or ".join(
+            word
+            for kind, word in (("list", "a JSON list"), ("table", "a JSON object"))
+            if kind in kinds
+        )
+        raise ConfigError(f"{name}: expected {wanted}")
+    if "scalar" in kinds or "bool" in kinds or not structured:
+        return value
+    if "list" in kinds:
+        blocks = _PEM_BLOCK.findall(text)
+        if blocks:
+            return blocks
+        return [part.strip() for part in text.split(",") if part.strip()]
+    raise ConfigError(f'{name}: expected a JSON object (e.g. {{"key": "value"}})')
 
 
 EnvSections = dict[str, dict[str, tuple[str, str]]]
@@ -371,9 +454,7 @@ def _env_overlay(
             env_sections.setdefault(section, {})[key] = (name, value)
             continue
         if rest not in _FIELDS:
-            problems.append(
-                f"{name}: unknown setting (top-level settings: {', '.join(sorted(_FIELDS))})"
-            )
+            problems.append(f"{name}: unknown setting{did_you_mean(rest, _FIELDS)}")
             continue
         try:
             overlay[rest] = coerce_env_value(
@@ -436,16 +517,17 @@ def read_config(
             elif isinstance(value, Mapping):
                 out.setdefault("sections", {})[key] = dict(value)
             else:
-                problems.append(f"{origin}{key}: unknown setting")
+                problems.append(f"{origin}{key}: unknown setting{did_you_mean(key, _FIELDS)}")
         return out
 
     merged = _merge(split(file_data, ""), overlay)
     merged = _merge(merged, split(overrides or {}, ""))
     for section in {*merged.get("sections", {}), *env_sections}:
         if known_sections and section not in known_sections:
+            hint = did_you_mean(section, known_sections | _FIELDS)
             problems.append(
-                f"{section}: unknown section (no installed provider or plugin is called "
-                f"{section!r}; installed: {', '.join(sorted(known_sections)) or 'none'})"
+                f"{section}: unknown section{hint} (no installed provider or plugin is "
+                f"called {section!r}; installed: {', '.join(sorted(known_sections)) or 'none'})"
             )
     try:
         config = AuthplugConfig.model_validate(merged)
