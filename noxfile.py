@@ -32,7 +32,9 @@ CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; tests/browser drives i
 
 
 def _install_all(session: nox.Session, *groups: str) -> None:
-    session.install("-e", "./core[demo,jose]", *(f"-e./{DISTRIBUTIONS[p][0]}" for p in PLUGINS))
+    session.install(
+        "-e", "./core[demo,jose,flask,django]", *(f"-e./{DISTRIBUTIONS[p][0]}" for p in PLUGINS)
+    )
     for group in groups:
         session.install(*nox.project.dependency_groups(PYPROJECT, group))
 
@@ -90,7 +92,7 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session, dist: str) -> None:
     """mypy --strict over one distribution's source, with only what it depends on installed."""
     source, _ = DISTRIBUTIONS[dist]
-    session.install("-e", "./core[demo,jose]")
+    session.install("-e", "./core[demo,jose,flask,django]")
     if dist != "core":
         session.install("-e", f"./{source}")
     session.install(*nox.project.dependency_groups(PYPROJECT, "typecheck"))

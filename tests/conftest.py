@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -71,3 +72,32 @@ def loopback() -> Iterator[Callable[[], LoopbackServer]]:
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def _django_settings(**values: Any) -> Iterator[None]:
+    """Django configured (minimal settings, once per process), ``values`` overriding."""
+    import django
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    if not settings.configured:
+        settings.configure(
+            SECRET_KEY="test-only-" + "x" * 40,
+            ALLOWED_HOSTS=["127.0.0.1", "localhost", "testserver"],
+            MIDDLEWARE=[],
+            INSTALLED_APPS=[],
+            DATABASES={},
+        )
+        django.setup()
+    with override_settings(**values):
+        yield
+
+
+@pytest.fixture
+def django_settings() -> Callable[..., AbstractContextManager[None]]:
+    """``with django_settings(ROOT_URLCONF=..., MIDDLEWARE=[...]):`` Django is set up for the block.
+
+    Django can be configured once per process; every test overrides what it needs.
+    """
+    return _django_settings

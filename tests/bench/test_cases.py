@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,8 @@ def test_socket_flavour_serves_every_variant() -> None:
 
     wrk = shutil.which("wrk")
     if wrk is None:
+        if os.environ.get("WRK_REQUIRED") == "1":  # scripts/test installs it
+            pytest.fail("wrk is not installed, but this run requires it (scripts/test installs it)")
         pytest.skip("wrk is not installed (apt-get install wrk)")
     results = cases_socket._flavour(wrk, "asyncio", "h11", rounds=1, seconds=1)
     assert set(results) == {"p", "f", "a"}

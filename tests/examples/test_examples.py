@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import ModuleType
 
@@ -110,3 +111,54 @@ def test_flask_example_admin(flask_client: httpx.Client) -> None:
     response = flask_client.get("/admin")
     assert response.status_code == 200
     assert response.json() == {"message": "welcome, admin"}
+
+
+@pytest.fixture
+def django_example(
+    django_settings: Callable[..., AbstractContextManager[None]],
+) -> Iterator[ModuleType]:
+    module = _load("django_app")
+    with django_settings(**module.DJANGO_SETTINGS):
+        yield module
+
+
+def test_django_example_with_the_test_client(django_example: ModuleType) -> None:
+    from django.test import Client
+
+    client = Client()
+    assert client.get("/api/me", headers={"accept": "application/json"}).status_code == 401
+    assert client.get("/").status_code == 302
+    assert client.get("/auth/mock/login?user=customer").status_code in (302, 303)
+    body = client.get("/api/me").json()
+    assert body["userId"] == "customer"
+    assert body["customData"]["company"] == "Acme Corp"
+    assert "authData" not in body
+    assert "Casey Customer" in client.get("/").content.decode()
+    assert client.get("/admin").status_code == 403
+    admin = Client()
+    admin.get("/auth/mock/login?user=admin")
+    assert admin.get("/admin").json() == {"message": "welcome, admin"}
+
+
+@pytest.mark.server
+def test_django_example_under_a_real_wsgi_server(django_example: ModuleType) -> None:
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = make_server("127.0.0.1", 0, django_example.application(), handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.server_port}") as client:
+            assert client.get("/").status_code == 302
+            client.get("/auth/mock/login?user=admin")
+            assert client.get("/admin").json() == {"message": "welcome, admin"}
+            assert client.get("/api/me").json()["userId"] == "admin"
+    finally:
+        server.shutdown()
+        thread.join(10)
+        server.server_close()

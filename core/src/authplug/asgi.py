@@ -119,6 +119,7 @@ class AuthMiddleware:
             headers=scope.get("headers", ()),
             scheme=scope.get("scheme", "http"),
             root_path=mount_prefix(root) if root else "",
+            client=_client_host(scope),
         )
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -253,3 +254,11 @@ async def _send_response(send: Send, response: Respond) -> None:
     headers.extend(_cookie_headers(response.cookies))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
+
+
+def _client_host(scope: Scope) -> str | None:
+    """The peer's host from ``scope["client"]`` (``None`` when the server gives none)."""
+    client = scope.get("client")
+    if client and isinstance(client[0], str):
+        return client[0]
+    return None

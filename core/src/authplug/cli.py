@@ -8,7 +8,10 @@ Subcommands:
   and ask the provider to check its identity provider is reachable; exits 1
   listing every problem.
 * ``keygen``: print a new random cookie key for ``AUTHPLUG_COOKIE_KEYS``.
-* ``demo``: run the demo app (mock provider, SQLite store) on 127.0.0.1:8000.
+* ``demo [--host ADDR] [--port N]``: run the demo app (mock provider, SQLite
+  store) on 127.0.0.1:8000; needs ``pip install 'authplug[demo]'``.
+* ``--version``: the core's version and each installed provider's, from
+  metadata only (no plugin is imported).
 
 Module-level imports are kept to the standard library so ``providers`` and
 ``keygen`` start fast; everything else is imported by the subcommand using it.
@@ -24,6 +27,7 @@ from typing import Any, TextIO
 __all__ = ["main"]
 
 PROVIDER_GROUP = "authplug.providers"
+DEMO_INSTALL_HINT = "pip install 'authplug[demo]'"
 
 
 def _providers(as_json: bool, out: TextIO) -> int:
@@ -98,16 +102,86 @@ def _check(out: TextIO, err: TextIO) -> int:
         host.close()
 
 
-def _demo(bind: str, port: int) -> int:
-    from authplug.demo import run
+def _demo(bind: str, port: int, err: TextIO) -> int:
+    from authplug.errors import AuthplugError
 
-    run(bind, port)
+    try:
+        from authplug.demo import run
+    except ImportError as exc:  # authplug.demo imports Starlette when imported
+        missing = (exc.name or "").partition(".")[0]
+        if missing not in ("starlette", "uvicorn"):
+            raise
+        err.write(
+            f"authplug demo: the demo needs Starlette and uvicorn ({missing} is not "
+            f"installed): {DEMO_INSTALL_HINT}\n"
+        )
+        return 1
+    try:
+        run(bind, port)
+    except AuthplugError as exc:
+        err.write(f"authplug demo: {exc.message}\n")
+        return 1
+    except KeyboardInterrupt:
+        return 0
     return 0
+
+
+def _version_text() -> str:
+    """``authplug X`` then one line per installed provider, from metadata only."""
+    import importlib.metadata as md
+
+    try:
+        core = md.version("authplug")
+    except md.PackageNotFoundError:  # a source tree without metadata
+        core = "unknown (not installed)"
+    lines = [f"authplug {core}"]
+    for ep in sorted(md.entry_points(group=PROVIDER_GROUP), key=lambda e: e.name):
+        dist = ep.dist
+        if dist is None:
+            lines.append(f"  {ep.name}: ? (no distribution metadata)")
+        else:
+            lines.append(f"  {ep.name}: {dist.metadata['Name']} {dist.version}")
+    if len(lines) == 1:
+        lines.append("  no providers installed (pip install authplug-mock)")
+    return "\n".join(lines) + "\n"
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: print :func:`_version_text` and exit 0 (computed only when asked)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        sys.stdout.write(_version_text())
+        parser.exit(0)
+
+
+def _port(text: str) -> int:
+    """An ``argparse`` type: a TCP port number 0-65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
+    return port
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="authplug", description="Swap your app's authentication by configuration."
+    )
+    parser.add_argument(
+        "--version",
+        action=_VersionAction,
+        help="print the core's version and each installed provider's, and exit",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     providers = sub.add_parser("providers", help="list installed providers (imports none)")
@@ -116,7 +190,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("keygen", help="print a new cookie encryption key")
     demo = sub.add_parser("demo", help="run the demo app (mock provider, SQLite store)")
     demo.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    demo.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    demo.add_argument(
+        "--port",
+        type=_port,
+        default=8000,
+        help="TCP port (default 8000; 0 picks a free one and prints it)",
+    )
     return parser
 
 
@@ -130,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check":
         return _check(sys.stdout, sys.stderr)
     if args.command == "demo":
-        return _demo(args.host, args.port)
+        return _demo(args.host, args.port, sys.stderr)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

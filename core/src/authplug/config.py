@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import difflib
 import json
 import os
+import re
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -47,8 +49,12 @@ from authplug.models import UserType
 __all__ = [
     "AccessRuleConfig",
     "AuthplugConfig",
+    "ConfigReading",
     "ConfigSource",
+    "collect_config",
+    "core_rule_problems",
     "decode_cookie_key",
+    "did_you_mean",
     "format_validation_error",
     "read_config",
 ]
@@ -197,13 +203,9 @@ class AuthplugConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check_consistency(self) -> AuthplugConfig:
-        if self.absolute_lifetime < self.idle_timeout:
-            raise ValueError("absolute_lifetime must not be shorter than idle_timeout")
-        # cookie_keys: required in production only for providers that set
-        # cookies, which the config cannot know; the host checks it
-        # (authplug.session.keyring.KeyRing.from_config).
-        if self.env == "production" and self.cookie_secure is False:
-            raise ValueError("production refuses insecure cookies (cookie_secure = false)")
+        problems = core_rule_problems(self.__dict__)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property
@@ -221,6 +223,33 @@ class AuthplugConfig(BaseModel):
 _FIELDS = frozenset(AuthplugConfig.model_fields) - {"sections"}
 
 
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def core_rule_problems(values: Mapping[str, Any]) -> list[str]:
+    """The core's cross-field rules, each as ``path: message``.
+
+    ``values`` may be raw (not yet validated) settings: a rule is checked when
+    the values it needs are usable, so a production rule is reported even when
+    an unrelated setting is also wrong.
+    """
+    problems: list[str] = []
+    fields = AuthplugConfig.model_fields
+    idle = values.get("idle_timeout", fields["idle_timeout"].default)
+    absolute = values.get("absolute_lifetime", fields["absolute_lifetime"].default)
+    if _number(idle) and _number(absolute) and absolute < idle:
+        problems.append("absolute_lifetime: must not be shorter than idle_timeout")
+    # cookie_keys: required in production only for providers that set cookies,
+    # which the config cannot know; the loader and the host check it
+    # (authplug.session.keyring.KeyRing.from_config).
+    if values.get("env") == "production" and values.get("cookie_secure") is False:
+        problems.append(
+            "cookie_secure: production refuses insecure cookies (cookie_secure = false)"
+        )
+    return problems
+
+
 @dataclass(frozen=True)
 class ConfigSource:
     """Where the configuration came from, for ``authplug check`` and errors."""
@@ -230,26 +259,64 @@ class ConfigSource:
     env_sections: Mapping[str, Mapping[str, tuple[str, str]]] = field(default_factory=dict)
 
     def section_settings(
-        self, name: str, config: AuthplugConfig, model: type[BaseModel]
+        self, name: str, config: AuthplugConfig | ConfigReading, model: type[BaseModel]
     ) -> dict[str, Any]:
         """The raw settings of section ``name``: the file's, overlaid by converted env values.
 
         :raises ConfigError: an env variable names a key ``model`` does not have.
         """
         data = config.section(name)
-        problems = []
+        problems: list[str] = []
         for key, (var, value) in self.env_sections.get(name, {}).items():
-            field = model.model_fields.get(key)
-            if field is None:
-                problems.append(f"{var}: unknown setting for [{name}]")
-                continue
             try:
-                data[key] = coerce_env_value(value, field.annotation, var)
+                _set_env_key(data, model, key.split("__"), value, var, name)
             except ConfigError as exc:
                 problems.extend(exc.problems)
         if problems:
             raise ConfigError(problems)
         return data
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """`` (did you mean `x`?)`` for the closest candidate, or ``""`` when none is close."""
+    close = difflib.get_close_matches(word.lower(), sorted(candidates), n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close else ""
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    target = _unwrap(annotation)
+    return target if isinstance(target, type) and issubclass(target, BaseModel) else None
+
+
+def _set_env_key(
+    data: dict[str, Any],
+    model: type[BaseModel],
+    path: list[str],
+    value: str,
+    var: str,
+    section: str,
+) -> None:
+    """Put env ``value`` at ``path`` (``claims__roles`` -> ``data["claims"]["roles"]``).
+
+    :raises ConfigError: a step of ``path`` names no setting (with the closest one).
+    """
+    key, rest = path[0], path[1:]
+    field = model.model_fields.get(key)
+    where = f"[{section}]"
+    if field is None:
+        raise ConfigError(
+            f"{var}: unknown setting {key!r} for {where}{did_you_mean(key, model.model_fields)}"
+        )
+    if not rest:
+        data[key] = coerce_env_value(value, field.annotation, var)
+        return
+    nested = _model_of(field.annotation)
+    if nested is None:
+        raise ConfigError(f"{var}: {key!r} in {where} has no nested settings")
+    inner = data.get(key)
+    inner = dict(inner) if isinstance(inner, Mapping) else {}
+    _set_env_key(inner, nested, rest, value, var, f"{section}.{key}")
+    data[key] = inner
 
 
 def _find_file(cwd: Path, environ: Mapping[str, str]) -> tuple[Path | None, dict[str, Any]]:
@@ -300,36 +367,78 @@ def _unwrap(annotation: Any) -> Any:
         return annotation
 
 
+_PEM_BLOCK = re.compile(r"-----BEGIN [A-Z0-9 ]+-----.*?-----END [A-Z0-9 ]+-----", re.DOTALL)
+
+
+def _env_kinds(annotation: Any) -> set[str]:
+    """What shapes a field accepts: ``bool``, ``list``, ``table`` (dict or model), ``scalar``."""
+    target = _unwrap(annotation)
+    origin = typing.get_origin(target)
+    if origin in (typing.Union, types.UnionType):
+        kinds: set[str] = set()
+        for arg in typing.get_args(target):
+            if arg is not type(None):
+                kinds |= _env_kinds(arg)
+        return kinds
+    if target is bool:
+        return {"bool"}
+    if (origin or target) in (list, set, frozenset, tuple):
+        return {"list"}
+    if (origin or target) is dict or (isinstance(target, type) and issubclass(target, BaseModel)):
+        return {"table"}
+    return {"scalar"}
+
+
 def coerce_env_value(value: str, annotation: Any, name: str) -> Any:
     """Turn an environment string into the shape a field of type ``annotation`` takes.
 
-    Booleans accept ``1/0/true/false/yes/no/on/off`` only; list-like fields
-    accept JSON (``["a","b"]``) or comma-separated text; mappings accept JSON.
-    Everything else is passed as the string for pydantic to convert.
+    One rule for every field, core or provider:
+
+    * booleans accept ``1/0/true/false/yes/no/on/off`` only;
+    * a field that takes a list or a table (a mapping or a model), including a
+      union with such a branch, accepts JSON (``["a","b"]``, ``{"k":"v"}``);
+    * a list field also accepts one or more bare PEM blocks (each becomes one
+      element) or, otherwise, comma-separated text;
+    * a field that takes only a table requires JSON;
+    * everything else is passed as the string for pydantic to convert.
+
+    :raises ConfigError: invalid JSON, or JSON of a shape the field does not take.
     """
-    target = _unwrap(annotation)
-    origin = typing.get_origin(target) or target
-    if target is bool:
+    kinds = _env_kinds(annotation)
+    if kinds == {"bool"}:
         word = value.strip().lower()
         if word in _TRUE_WORDS:
             return True
         if word in _FALSE_WORDS:
             return False
         raise ConfigError(f"{name}: expected a boolean (true/false), got something else")
-    if origin in (list, set, frozenset, tuple):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                return json.loads(text)
-            except json.JSONDecodeError:
-                raise ConfigError(f"{name}: not a valid JSON list") from None
-        return [part.strip() for part in text.split(",") if part.strip()]
-    if origin is dict or (isinstance(origin, type) and issubclass(origin, BaseModel)):
+    text = value.strip()
+    structured = kinds & {"list", "table"}
+    if structured and text[:1] in ("[", "{"):
         try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            raise ConfigError(f"{name}: not a valid JSON object") from None
-    return value
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"{name}: not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})"
+            ) from None
+        if isinstance(parsed, list) and "list" in kinds:
+            return parsed
+        if isinstance(parsed, dict) and "table" in kinds:
+            return parsed
+        wanted = " or ".join(
+            word
+            for kind, word in (("list", "a JSON list"), ("table", "a JSON object"))
+            if kind in kinds
+        )
+        raise ConfigError(f"{name}: expected {wanted}")
+    if "scalar" in kinds or "bool" in kinds or not structured:
+        return value
+    if "list" in kinds:
+        blocks = _PEM_BLOCK.findall(text)
+        if blocks:
+            return blocks
+        return [part.strip() for part in text.split(",") if part.strip()]
+    raise ConfigError(f'{name}: expected a JSON object (e.g. {{"key": "value"}})')
 
 
 EnvSections = dict[str, dict[str, tuple[str, str]]]
@@ -371,9 +480,7 @@ def _env_overlay(
             env_sections.setdefault(section, {})[key] = (name, value)
             continue
         if rest not in _FIELDS:
-            problems.append(
-                f"{name}: unknown setting (top-level settings: {', '.join(sorted(_FIELDS))})"
-            )
+            problems.append(f"{name}: unknown setting{did_you_mean(rest, _FIELDS)}")
             continue
         try:
             overlay[rest] = coerce_env_value(
@@ -394,16 +501,262 @@ def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def format_validation_error(exc: ValidationError, prefix: str = "") -> list[str]:
-    """Render pydantic errors as ``path: message`` lines, never echoing input values."""
-    lines = []
+_BRANCH_WORDS = (
+    (list, "a list"),
+    (tuple, "a list"),
+    (set, "a list"),
+    (frozenset, "a list"),
+    (dict, "a table"),
+    (str, "a string"),
+    (bool, "true or false"),
+    (int, "a number"),
+    (float, "a number"),
+)
+
+
+def _strip(annotation: Any) -> Any:
+    while typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
+
+
+def _branches(annotation: Any) -> list[Any] | None:
+    """The non-None members of a union of two or more types; ``None`` for anything else."""
+    target = _strip(annotation)
+    if typing.get_origin(target) not in (typing.Union, types.UnionType):
+        return None
+    members = [_strip(a) for a in typing.get_args(target) if a is not type(None)]
+    if len(members) == 1:
+        return _branches(members[0])
+    return members
+
+
+def _describe(annotation: Any) -> str:
+    target = _strip(annotation)
+    origin = typing.get_origin(target) or target
+    if isinstance(origin, type) and issubclass(origin, BaseModel):
+        return "a table"
+    if typing.get_origin(target) is Literal:
+        return "one of " + ", ".join(repr(v) for v in typing.get_args(target))
+    for kind, word in _BRANCH_WORDS:
+        if origin is kind:
+            return word
+    return getattr(origin, "__name__", str(origin))
+
+
+def _branch_for(tag: str, members: list[Any]) -> Any:
+    """The union member pydantic's location tag (``list[str]``, ``dict[str,str]``) names."""
+    for member in members:
+        origin = typing.get_origin(member) or member
+        name = getattr(origin, "__name__", "")
+        if name and (tag == name or tag.startswith(f"{name}[")):
+            return member
+    return None
+
+
+@dataclass
+class _Located:
+    path: list[str | int]
+    union_at: int | None = None
+    union_type: Any = None
+    depth: int = 0
+    parent: Any = None
+
+
+def _locate(model: type[BaseModel] | None, loc: tuple[str | int, ...]) -> _Located:
+    """Walk ``loc`` through ``model``'s types: drop union tags, remember where the union was."""
+    found = _Located(path=[])
+    annotation: Any = model
+    for element in loc:
+        members = _branches(annotation) if annotation is not None else None
+        if members is not None and isinstance(element, str):
+            if found.union_at is None:
+                found.union_at, found.union_type = len(found.path), annotation
+            annotation = _branch_for(element, members)
+            continue
+        target = _strip(annotation) if annotation is not None else None
+        inner = _branches(target)
+        if inner is None and target is not None:
+            args = [a for a in typing.get_args(target) if a is not type(None)]
+            if typing.get_origin(target) in (typing.Union, types.UnionType) and len(args) == 1:
+                target = _strip(args[0])
+        found.parent = target
+        origin = typing.get_origin(target) or target
+        if isinstance(origin, type) and issubclass(origin, BaseModel) and isinstance(element, str):
+            field_info = origin.model_fields.get(element)
+            annotation = field_info.annotation if field_info is not None else None
+        elif origin in (list, tuple, set, frozenset) and isinstance(element, int):
+            items = typing.get_args(target)
+            annotation = items[0] if items else None
+        elif origin is dict:
+            items = typing.get_args(target)
+            annotation = items[1] if len(items) == 2 else None
+        else:
+            annotation = None
+        found.path.append(element)
+        if found.union_at is not None:
+            found.depth += 1
+    return found
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    message = str(error["msg"])
+    for noise in ("Value error, ", "Assertion failed, "):
+        if message.startswith(noise):
+            message = message[len(noise) :]
+    return message
+
+
+def format_validation_error(
+    exc: ValidationError, prefix: str = "", model: type[BaseModel] | None = None
+) -> list[str]:
+    """Render pydantic errors as ``path: message`` lines, never echoing input values.
+
+    With ``model`` (the model that raised), union member tags are removed
+    from paths and a value no member accepts is one line ("expected a list or
+    a table") instead of one line per member; an unknown key names the
+    closest valid one. Model-level rules (``model_validator``) are reported
+    under ``prefix`` (the section) without pydantic's ``Value error,`` text.
+    """
+    lines: list[str] = []
+    unions: dict[tuple[str | int, ...], list[tuple[_Located, str]]] = {}
+    section = prefix.rstrip(".")
+
+    def render(path: list[str | int], message: str) -> str:
+        if not path:
+            return f"{section}: {message}" if section else message
+        return f"{prefix}{'.'.join(str(p) for p in path)}: {message}"
+
     for error in exc.errors(include_url=False, include_input=False):
-        path = ".".join(str(p) for p in error["loc"]) or "(root)"
-        message = error["msg"]
+        found = _locate(model, tuple(error["loc"]))
+        message = _message(error)
         if error["type"] == "extra_forbidden":
-            message = "unknown setting"
-        lines.append(f"{prefix}{path}: {message}")
+            key = str(found.path[-1]) if found.path else ""
+            parent = found.parent
+            known = (
+                parent.model_fields
+                if isinstance(parent, type) and issubclass(parent, BaseModel)
+                else ()
+            )
+            message = f"unknown setting{did_you_mean(key, known)}"
+        if found.union_at is not None:
+            unions.setdefault(tuple(found.path[: found.union_at]), []).append((found, message))
+            continue
+        line = render(found.path, message)
+        if line not in lines:
+            lines.append(line)
+    for base, entries in unions.items():
+        deepest = max(found.depth for found, _ in entries)
+        if deepest == 0:
+            members = _branches(entries[0][0].union_type) or []
+            words = list(dict.fromkeys(_describe(m) for m in members))
+            lines.append(render(list(base), "expected " + " or ".join(words)))
+            continue
+        for found, message in entries:
+            line = render(found.path, message)
+            if found.depth == deepest and line not in lines:
+                lines.append(line)
     return lines
+
+
+@dataclass
+class ConfigReading:
+    """The configuration as read, with every problem found (nothing raised yet).
+
+    The loader adds the problems of each plugin's section and of the
+    production rules before reporting them all at once.
+
+    Attributes:
+        config: The validated core configuration, or ``None`` when it has problems.
+        source: Where it came from.
+        problems: Every problem found, as ``path: message`` lines.
+        values: The merged raw values (file, environment, arguments).
+    """
+
+    config: AuthplugConfig | None
+    source: ConfigSource
+    problems: list[str]
+    values: dict[str, Any]
+
+    @property
+    def provider(self) -> str | None:
+        """The provider name asked for, when it is a usable name (even if other settings fail)."""
+        if self.config is not None:
+            return self.config.provider
+        name = self.values.get("provider", AuthplugConfig.model_fields["provider"].default)
+        return name if isinstance(name, str) and _NAME.fullmatch(name) else None
+
+    @property
+    def env(self) -> str:
+        """``production`` or ``development`` (the default when the value is unusable)."""
+        env = self.values.get("env")
+        return "production" if env == "production" else "development"
+
+    def section(self, name: str) -> dict[str, Any]:
+        """The settings table called ``name`` (empty when absent or not a table)."""
+        if self.config is not None:
+            return self.config.section(name)
+        sections = self.values.get("sections")
+        table = sections.get(name) if isinstance(sections, Mapping) else None
+        return dict(table) if isinstance(table, Mapping) else {}
+
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def collect_config(
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    known_sections: frozenset[str] = frozenset(),
+) -> ConfigReading:
+    """Read, merge and validate the core configuration, collecting every problem.
+
+    Parameters as :func:`read_config`.
+
+    :raises ConfigError: only when there is nothing to read (``AUTHPLUG_CONFIG``
+        names a missing file, a file is not valid TOML).
+    """
+    environ = os.environ if environ is None else environ
+    file, file_data = _find_file(cwd or Path.cwd(), environ)
+    overlay, env_sections, used, problems = _env_overlay(environ)
+
+    def split(data: Mapping[str, Any], origin: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in _FIELDS or key == "sections":
+                out[key] = value
+            elif isinstance(value, Mapping):
+                out.setdefault("sections", {})[key] = dict(value)
+            else:
+                problems.append(f"{origin}{key}: unknown setting{did_you_mean(key, _FIELDS)}")
+        return out
+
+    merged = _merge(split(file_data, ""), overlay)
+    merged = _merge(merged, split(overrides or {}, ""))
+    for section in sorted({*merged.get("sections", {}), *env_sections}):
+        if known_sections and section not in known_sections:
+            hint = did_you_mean(section, known_sections | _FIELDS)
+            problems.append(
+                f"{section}: unknown section{hint} (no installed provider or plugin is "
+                f"called {section!r}; installed: {', '.join(sorted(known_sections)) or 'none'})"
+            )
+    source = ConfigSource(file=file, env_keys=tuple(used), env_sections=env_sections)
+    config: AuthplugConfig | None = None
+    try:
+        config = AuthplugConfig.model_validate(merged)
+    except ValidationError as exc:
+        for line in format_validation_error(exc, model=AuthplugConfig):
+            if line not in problems:
+                problems.append(line)
+        # Model rules run only when every field is valid: check them on the raw values too.
+        for line in core_rule_problems(merged):
+            if not any(line in p for p in problems):
+                problems.append(line)
+    return ConfigReading(
+        config=config if not problems else None, source=source, problems=problems, values=merged
+    )
 
 
 def read_config(
@@ -424,34 +777,9 @@ def read_config(
         provider, plugin names); any other table is an unknown key.
     :raises ConfigError: listing every problem found.
     """
-    environ = os.environ if environ is None else environ
-    file, file_data = _find_file(cwd or Path.cwd(), environ)
-    overlay, env_sections, used, problems = _env_overlay(environ)
-
-    def split(data: Mapping[str, Any], origin: str) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in data.items():
-            if key in _FIELDS or key == "sections":
-                out[key] = value
-            elif isinstance(value, Mapping):
-                out.setdefault("sections", {})[key] = dict(value)
-            else:
-                problems.append(f"{origin}{key}: unknown setting")
-        return out
-
-    merged = _merge(split(file_data, ""), overlay)
-    merged = _merge(merged, split(overrides or {}, ""))
-    for section in {*merged.get("sections", {}), *env_sections}:
-        if known_sections and section not in known_sections:
-            problems.append(
-                f"{section}: unknown section (no installed provider or plugin is called "
-                f"{section!r}; installed: {', '.join(sorted(known_sections)) or 'none'})"
-            )
-    try:
-        config = AuthplugConfig.model_validate(merged)
-    except ValidationError as exc:
-        problems.extend(format_validation_error(exc))
-        raise ConfigError(problems) from None
-    if problems:
-        raise ConfigError(problems)
-    return config, ConfigSource(file=file, env_keys=tuple(used), env_sections=env_sections)
+    reading = collect_config(
+        overrides=overrides, environ=environ, cwd=cwd, known_sections=known_sections
+    )
+    if reading.config is None:
+        raise ConfigError(reading.problems)
+    return reading.config, reading.source

@@ -9,21 +9,83 @@ redacted, and query strings, cookie values and tokens are never passed in.
 When debug is off the host holds :data:`NULL_TRACER` instead, whose methods
 do nothing, so callers never test for a tracer; the hot path checks
 :attr:`Tracer.enabled` once, at start-up.
+
+Debug output must show up without the application configuring logging (an
+app run by ``uvicorn module:app`` configures only uvicorn's loggers): when a
+tracer is created and no handler other than authplug's own redaction handler
+would receive ``authplug.debug`` records, one handler writing to stderr is
+attached to the ``authplug`` logger (see :func:`ensure_debug_output`). An
+application that configured logging keeps full control: nothing is attached.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from typing import Protocol
 
 from authplug.models import AuthenticatedUser
 from authplug.redaction import redact, summarize_user
 
-__all__ = ["LOGGER_NAME", "NULL_TRACER", "DebugTracer", "NullTracer", "Tracer", "tracer_for"]
+__all__ = [
+    "LOGGER_NAME",
+    "NULL_TRACER",
+    "DebugStderrHandler",
+    "DebugTracer",
+    "NullTracer",
+    "Tracer",
+    "ensure_debug_output",
+    "tracer_for",
+]
 
 LOGGER_NAME = "authplug.debug"
 """Name of the logger debug traces go to."""
+
+
+_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class DebugStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The stderr handler :func:`ensure_debug_output` attaches (one at most)."""
+
+
+def _has_output_handler(logger: logging.Logger) -> bool:
+    """Whether a record on ``logger`` reaches a handler that writes somewhere.
+
+    authplug's redaction handler (installed on ``authplug``) writes nothing
+    and does not count.
+    """
+    from authplug.redaction import _RedactionHandler
+
+    node: logging.Logger | None = logger
+    while node is not None:
+        if any(not isinstance(h, _RedactionHandler) for h in node.handlers):
+            return True
+        node = node.parent if node.propagate else None
+    return False
+
+
+def ensure_debug_output(logger: logging.Logger | None = None) -> logging.Logger:
+    """Make debug traces on ``logger`` (default ``authplug.debug``) visible.
+
+    When no handler would receive them, attach a :class:`DebugStderrHandler`
+    (redacting, like every authplug handler) to the ``authplug`` logger; when
+    the logger's level would drop ``DEBUG`` records and nobody set one, set
+    it to ``DEBUG``: ``AUTHPLUG_DEBUG=1`` is an explicit request for output.
+    Idempotent. Returns ``logger``.
+    """
+    from authplug.redaction import RedactingFilter
+
+    logger = logger or logging.getLogger(LOGGER_NAME)
+    if logger.level == logging.NOTSET and not logger.isEnabledFor(logging.DEBUG):
+        logger.setLevel(logging.DEBUG)
+    if not _has_output_handler(logger):
+        handler = DebugStderrHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(_FORMAT))
+        handler.addFilter(RedactingFilter())
+        logging.getLogger("authplug").addHandler(handler)
+    return logger
 
 
 class Tracer(Protocol):
@@ -70,14 +132,15 @@ NULL_TRACER = NullTracer()
 class DebugTracer:
     """Writes redacted lifecycle traces to the ``authplug.debug`` logger.
 
-    :param logger: Where to log (default: ``logging.getLogger("authplug.debug")``).
+    :param logger: Where to log (default: ``logging.getLogger("authplug.debug")``,
+        made visible by :func:`ensure_debug_output`).
     """
 
     __slots__ = ("_logger",)
     enabled = True
 
     def __init__(self, logger: logging.Logger | None = None) -> None:
-        self._logger = logger or logging.getLogger(LOGGER_NAME)
+        self._logger = logger if logger is not None else ensure_debug_output()
 
     def step(self, step: str, **fields: object) -> None:
         """Log one lifecycle decision, e.g. ``step("session", result="valid")``.

@@ -30,7 +30,14 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ValidationError
 
-from authplug.config import AuthplugConfig, ConfigSource, format_validation_error, read_config
+from authplug.config import (
+    AuthplugConfig,
+    ConfigReading,
+    ConfigSource,
+    collect_config,
+    format_validation_error,
+    read_config,
+)
 from authplug.errors import AuthplugError, ConfigError, PluginLoadError
 from authplug.host import Host, PluginInfo, build_host
 from authplug.provider import NoSettings
@@ -174,9 +181,18 @@ def _import(plugin: InstalledPlugin) -> Any:
         ) from None
 
 
-def _settings(
-    plugin: InstalledPlugin, target: Any, config: AuthplugConfig, source: ConfigSource
-) -> BaseModel:
+def _checked_settings(
+    plugin: InstalledPlugin, target: Any, reading: ConfigReading, problems: list[str]
+) -> BaseModel | None:
+    """Validate a plugin's settings and the production rule, adding problems instead of raising.
+
+    :return: the validated settings (``None`` for a plugin object that takes
+        none, or when there are problems).
+    """
+    if not isinstance(target, type):
+        if reading.section(plugin.name) or reading.source.env_sections.get(plugin.name):
+            problems.append(f"{plugin.name}: this plugin takes no settings")
+        return None
     model = getattr(target, "settings_model", NoSettings)
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         raise PluginLoadError(
@@ -185,32 +201,35 @@ def _settings(
             version=plugin.version,
             entry_point=plugin.name,
         )
-    data = source.section_settings(plugin.name, config, model)
     try:
-        return model.model_validate(data)
+        data = reading.source.section_settings(plugin.name, reading, model)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return None
+    try:
+        settings = model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, prefix=f"{plugin.name}.")) from None
-
-
-def _instantiate(
-    plugin: InstalledPlugin, target: Any, config: AuthplugConfig, source: ConfigSource
-) -> object:
-    """Build the plugin object: a class gets its validated settings; anything else is used as is."""
-    if not isinstance(target, type):
-        if config.section(plugin.name) or source.env_sections.get(plugin.name):
-            raise ConfigError(f"{plugin.name}: this plugin takes no settings")
-        return target
-    settings = _settings(plugin, target, config, source)
-    if (
-        config.env == "production"
-        and getattr(target, "development_only", False)
-        and not getattr(settings, "allow_in_production", False)
-    ):
-        raise ConfigError(
+        problems.extend(format_validation_error(exc, prefix=f"{plugin.name}.", model=model))
+        settings = None
+    allowed = bool(
+        data.get("allow_in_production") is True
+        if settings is None
+        else getattr(settings, "allow_in_production", False)
+    )
+    if reading.env == "production" and getattr(target, "development_only", False) and not allowed:
+        problems.append(
             f"provider: {plugin.name!r} is for development only and is refused when "
             "env = 'production' (set [" + plugin.name + "] allow_in_production = true "
             "only if you really mean it)"
         )
+        return None
+    return settings
+
+
+def _instantiate(plugin: InstalledPlugin, target: Any, settings: BaseModel | None) -> object:
+    """Build the plugin object: a class gets its validated settings; anything else is used as is."""
+    if not isinstance(target, type):
+        return target
     try:
         return target(settings)
     except AuthplugError:
@@ -315,27 +334,61 @@ def load(
         overrides["store"], store = store, None
     providers = installed(PROVIDER_GROUP)
     extension_plugins = installed(PLUGIN_GROUP)
-    config, source = load_config(
-        provider,
-        settings,
+    explicit: dict[str, Any] = dict(settings or {})
+    explicit.update(overrides)
+    if provider is not None:
+        explicit["provider"] = provider
+    reading = collect_config(
+        overrides=explicit,
         environ=environ,
         cwd=cwd,
         known_sections=frozenset(providers) | frozenset(extension_plugins),
-        **overrides,
     )
-    if config.provider not in providers:
-        raise _unknown_provider(config.provider, providers)
-    chosen = _single(PROVIDER_GROUP, config.provider, providers[config.provider])
-    target = _import(chosen)
-    provider_obj = _instantiate(chosen, target, config, source)
-
-    extensions: list[tuple[object, PluginInfo]] = []
-    disabled = set(config.plugins_disabled)
-    for name, candidates in sorted(extension_plugins.items()):
-        if name in disabled:
+    # Every problem is collected before anything is reported: the core's keys,
+    # the provider's section, each extension's section and the production rules.
+    problems = list(reading.problems)
+    name = reading.provider
+    chosen = provider_target = provider_settings = None
+    if name is not None and name in providers:
+        chosen = _single(PROVIDER_GROUP, name, providers[name])
+        provider_target = _import(chosen)
+        provider_settings = _checked_settings(chosen, provider_target, reading, problems)
+        if (
+            reading.env == "production"
+            and not reading.values.get("cookie_keys")
+            and getattr(provider_target, "stateless", False) is not True
+        ):
+            # The host (KeyRing.from_config) refuses this too; said here, it is
+            # listed with every other problem instead of after them.
+            problems.insert(
+                len(reading.problems),
+                "cookie_keys: production needs at least one cookie key "
+                "(AUTHPLUG_COOKIE_KEYS, from `authplug keygen`); "
+                "ephemeral keys are for development only",
+            )
+    disabled_value = reading.values.get("plugins_disabled")
+    disabled = set(disabled_value) if isinstance(disabled_value, list) else set()
+    ready: list[tuple[InstalledPlugin, Any, BaseModel | None]] = []
+    for ext_name, candidates in sorted(extension_plugins.items()):
+        if ext_name in disabled:
             continue
-        plugin = _single(PLUGIN_GROUP, name, candidates)
-        extensions.append((_instantiate(plugin, _import(plugin), config, source), plugin.info))
+        plugin = _single(PLUGIN_GROUP, ext_name, candidates)
+        target = _import(plugin)
+        ready.append((plugin, target, _checked_settings(plugin, target, reading, problems)))
+    if problems:
+        if name is not None and name not in providers:
+            problems.append(f"provider: {_unknown_provider(name, providers).message}")
+        raise ConfigError(problems)
+    config = reading.config
+    if config is None:  # pragma: no cover - no problems means a validated config
+        raise ConfigError("configuration could not be validated")
+    if chosen is None:
+        raise _unknown_provider(config.provider, providers)
+    provider_obj = _instantiate(chosen, provider_target, provider_settings)
+    extensions = [
+        (_instantiate(plugin, target, ext_settings), plugin.info)
+        for plugin, target, ext_settings in ready
+    ]
 
     return build_host(
         provider_obj,

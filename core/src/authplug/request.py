@@ -73,6 +73,11 @@ class AuthRequest:
             ``""`` at the server's root. ``path`` excludes it (paths are
             matched inside the application); URLs sent to the browser include
             it.
+        client: The address of the peer that opened the connection, as the
+            server reports it (ASGI ``scope["client"]``, WSGI
+            ``REMOTE_ADDR``), or ``None`` when the server does not say.
+            Forwarding headers (``X-Forwarded-For``) are not applied: they
+            are request data anyone can send.
     """
 
     method: str
@@ -84,6 +89,7 @@ class AuthRequest:
     flow: FlowAccess | None = None
     state: dict[str, Any] = field(default_factory=dict)
     root_path: str = ""
+    client: str | None = None
 
     def header(self, name: str) -> str | None:
         """Return the first header called ``name`` (case-insensitive), decoded as latin-1."""

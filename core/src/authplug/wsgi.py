@@ -251,6 +251,7 @@ class AuthMiddleware:
             headers=_EnvironHeaders(environ),
             scheme=environ.get("wsgi.url_scheme", "http"),
             root_path=_script_name(environ),
+            client=environ.get("REMOTE_ADDR") or None,
         )
         if kind is PathKind.AUTH:
             body = _read_body(environ)

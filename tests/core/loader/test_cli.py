@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -157,3 +158,16 @@ def test_check_production_refuses_a_development_only_provider(site: Path, tmp_pa
     assert "development only" in result.stderr
     assert key not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_version_names_core_and_each_provider_without_importing_them(
+    site: Path, tmp_path: Path
+) -> None:
+    result = run("--version", site=site, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert re.fullmatch(r"authplug \d+\.\d+\.\d+\S*", lines[0])
+    assert "  devauth: devauth-provider 1.4.2" in lines
+    assert "  other: other-provider 2.0" in lines
+    assert not (site / "devauth_mod.imported").exists()
+    assert not (site / "other_mod.imported").exists()

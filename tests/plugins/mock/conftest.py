@@ -55,8 +55,10 @@ def clock() -> Iterator[time_machine.Traveller]:
 
 
 def login_request(**query: str) -> AuthRequest:
-    """A GET of the mock login page with ``query`` parameters."""
-    return AuthRequest(method="GET", path=LOGIN, query_string=urlencode(query).encode())
+    """A GET of the mock login page with ``query`` parameters, from a loopback client."""
+    return AuthRequest(
+        method="GET", path=LOGIN, query_string=urlencode(query).encode(), client="127.0.0.1"
+    )
 
 
 async def visit_login(host: Host, **query: str) -> AuthenticateResult:

@@ -184,7 +184,9 @@ async def test_unknown_user_gets_a_404_that_does_not_echo_the_id(host: Host, use
 
 
 async def test_repeated_user_parameter_uses_the_first_value(host: Host) -> None:
-    request = AuthRequest(method="GET", path=LOGIN, query_string=b"user=staff&user=admin")
+    request = AuthRequest(
+        method="GET", path=LOGIN, query_string=b"user=staff&user=admin", client="127.0.0.1"
+    )
 
     result = await host.hooks.route(host.routes[LOGIN], request)
 

@@ -19,7 +19,7 @@ from urllib.parse import quote
 from authplug.results import ProviderResponse
 from authplug_mock.settings import MockUser
 
-__all__ = ["LOGIN_PATH", "SECURITY_HEADERS", "login_page", "unknown_user_page"]
+__all__ = ["LOGIN_PATH", "SECURITY_HEADERS", "login_page", "refused_page", "unknown_user_page"]
 
 LOGIN_PATH = "/auth/mock/login"
 """Where the mock login page lives (``?user=<id>`` logs that user in)."""
@@ -64,15 +64,34 @@ def _user_item(user: MockUser, txn: str | None) -> str:
     )
 
 
-def login_page(users: Iterable[MockUser], txn: str | None = None) -> ProviderResponse:
+_LOCAL_ONLY = (
+    "<p><small>This page answers only clients on this machine (loopback). Behind a "
+    "reverse proxy it believes <code>X-Forwarded-For</code> only from the proxies listed in "
+    "<code>[mock] trusted_proxies</code>. <code>[mock] allow_remote = true</code> opens it "
+    "to every client.</small></p>"
+)
+_OPEN_TO_ALL = (
+    "<p><strong>[mock] allow_remote is on: anyone who can reach this page can log in as "
+    "any user below, admins included.</strong></p>"
+)
+
+
+def login_page(
+    users: Iterable[MockUser], txn: str | None = None, *, allow_remote: bool = False
+) -> ProviderResponse:
     """Render the page listing ``users``, each a link that logs that user in.
 
     :param txn: The login transaction the host started (see
         :func:`authplug_mock.routes.login`); carried on every link so the
         login completes it.
+    :param allow_remote: Say that the page is open to every client, instead
+        of saying it answers only this machine.
     """
     items = "".join(_user_item(user, txn) for user in users)
-    body = f"<h1>Mock login</h1><p>Development only: choose who you want to be.</p><ul>{items}</ul>"
+    body = (
+        "<h1>Mock login</h1><p>Development only: choose who you want to be.</p>"
+        f"{_OPEN_TO_ALL if allow_remote else _LOCAL_ONLY}<ul>{items}</ul>"
+    )
     return ProviderResponse(
         status=200, body=_document("Mock login", body), headers=SECURITY_HEADERS
     )
@@ -90,4 +109,28 @@ def unknown_user_page() -> ProviderResponse:
     )
     return ProviderResponse(
         status=404, body=_document("Unknown mock user", body), headers=SECURITY_HEADERS
+    )
+
+
+def refused_page(reason: str) -> ProviderResponse:
+    """Render the 403 page for a client the mock does not serve (not on this machine).
+
+    :param reason: Why, from :func:`authplug_mock.client_check.judge_client`
+        (escaped here).
+    """
+    body = (
+        "<h1>Mock login refused</h1>"
+        "<p>The mock provider logs anyone in as any configured user, admins included, so "
+        "it answers only clients on this machine (loopback addresses 127.0.0.0/8 and "
+        f"<code>::1</code>). This request was refused because {escape(reason)}.</p>"
+        "<p>Behind a reverse proxy the mock judges the address of the connecting peer; it "
+        "believes <code>X-Forwarded-For</code>, <code>Forwarded</code> and "
+        "<code>X-Real-IP</code> only from proxies listed in <code>[mock] trusted_proxies</code> "
+        "(<code>AUTHPLUG_MOCK__TRUSTED_PROXIES</code>).</p>"
+        "<p>To serve other machines anyway (a shared development server nobody else can "
+        "reach), set <code>[mock] allow_remote = true</code> "
+        "(<code>AUTHPLUG_MOCK__ALLOW_REMOTE=true</code>). In production use a real provider.</p>"
+    )
+    return ProviderResponse(
+        status=403, body=_document("Mock login refused", body), headers=SECURITY_HEADERS
     )

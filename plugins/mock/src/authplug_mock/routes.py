@@ -15,34 +15,50 @@ A provider's endpoints (login pages, OAuth callbacks, SAML ACS) are
 Login by ``GET`` link keeps the mock trivial to drive from a browser, curl or
 a test. It also means any page can log a visitor in as any configured user
 (login CSRF), which is one more reason the mock is development only.
+
+Both the page and the login links answer only clients on this machine unless
+``[mock] allow_remote = true`` (:mod:`authplug_mock.client_check`); anyone
+else gets a 403 page saying why.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from functools import partial
 
 from authplug.request import AuthRequest
 from authplug.results import Authenticated, AuthenticateResult
 from authplug.routes import Route
-from authplug_mock.login_page import LOGIN_PATH, login_page, unknown_user_page
+from authplug_mock.client_check import judge_client
+from authplug_mock.login_page import LOGIN_PATH, login_page, refused_page, unknown_user_page
 from authplug_mock.settings import MockSettings
 from authplug_mock.tokens import issue_tokens
 from authplug_mock.users import to_session_user
 
 __all__ = ["login", "mock_routes"]
 
+_log = logging.getLogger("authplug_mock")
+
 
 def login(settings: MockSettings, request: AuthRequest) -> AuthenticateResult:
     """Show the user picker, or log in the user named by ``?user=<id>``.
 
     :return: the login page without ``user``; :class:`Authenticated` with
-        fresh tokens for a configured user; a 404 page for any other id.
+        fresh tokens for a configured user; a 404 page for any other id; a
+        403 page for a client that is not on this machine (unless
+        ``allow_remote``).
     """
+    verdict = judge_client(
+        request, allow_remote=settings.allow_remote, trusted_proxies=settings.trusted_proxies
+    )
+    if not verdict.allowed:
+        _log.warning("mock login refused: %s", verdict.reason)
+        return refused_page(verdict.reason)
     user_id = request.query.get("user")
     txn = request.query.get("txn") or None
     if user_id is None:
-        return login_page(settings.users, txn)
+        return login_page(settings.users, txn, allow_remote=settings.allow_remote)
     user = settings.find_user(user_id)
     if user is None:
         return unknown_user_page()

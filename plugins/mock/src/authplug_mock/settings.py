@@ -31,7 +31,7 @@ Example::
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, StrictBool, model_validator
 
 from authplug.models import StrMap, UserType
 
@@ -113,6 +113,14 @@ class MockSettings(BaseModel):
         allow_in_production: Let the loader accept the mock provider with
             ``env = "production"``. Leave it off: the mock logs anyone in as
             any configured user, admins included.
+        allow_remote: Serve the login to clients on other machines too. Off
+            by default: only loopback clients (127.0.0.0/8, ``::1``) may log
+            in (see :mod:`authplug_mock.client_check`). Turn it on only for a
+            shared development server nobody else can reach.
+        trusted_proxies: Addresses or networks of reverse proxies in front of
+            the app whose ``X-Forwarded-For``/``Forwarded``/``X-Real-IP``
+            headers are believed when judging whether the client is local.
+            Empty (the default): a request carrying such a header is refused.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -121,6 +129,8 @@ class MockSettings(BaseModel):
     token_lifetime: int = Field(default=300, gt=0, le=MAX_LIFETIME)
     refresh_token_lifetime: int = Field(default=3600, gt=0, le=MAX_LIFETIME)
     allow_in_production: StrictBool = False
+    allow_remote: StrictBool = False
+    trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list, max_length=64)
 
     @model_validator(mode="after")
     def _check(self) -> MockSettings:

@@ -1,0 +1,411 @@
+"""Every field of every first-party settings model can be set from the environment.
+
+The models are discovered, not listed: the core's :class:`AuthplugConfig` and
+the ``settings_model`` of every installed ``authplug.providers`` entry point
+(the mock, jwt, and any provider distribution added later), including nested
+models (``AUTHPLUG_JWT__CLAIMS__ROLES``). Each field is set through its
+``AUTHPLUG_*`` variable on top of a minimal valid environment, loaded the way
+an application loads (``authplug.load``), and must arrive with the value the
+same data gives through Python. Values are built from the field's type and
+name (keys and files generated here); a field the builders do not know how to
+fill fails this test by name, so a new setting cannot slip through untested.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.metadata as md
+import json
+import secrets
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from ipaddress import IPv4Network, IPv6Network
+from pathlib import Path
+from types import UnionType
+from typing import Any, Literal
+
+import annotated_types
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import BaseModel, SecretStr
+from pydantic.fields import FieldInfo
+
+import authplug
+from authplug.config import AuthplugConfig
+from authplug.loader import load_config
+from authplug.stores.memory import MemoryUserStore
+
+CORE = "core"
+
+
+# --- values that need generated material -------------------------------------------------
+
+
+@dataclass
+class Material:
+    """Keys and files generated once per test, and the folder they live in."""
+
+    folder: Path
+    pem: str = ""
+    pem2: str = ""
+    jwk: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def make(cls, folder: Path) -> Material:
+        keys = [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2)]
+        pems = [
+            k.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+            for k in keys
+        ]
+        numbers = keys[0].public_key().public_numbers()
+
+        def b64(n: int) -> str:
+            raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+            return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+        jwk = {"kty": "RSA", "kid": "env-kid", "alg": "RS256", "use": "sig",
+               "n": b64(numbers.n), "e": b64(numbers.e)}  # fmt: skip
+        return cls(folder=folder, pem=pems[0], pem2=pems[1], jwk=jwk)
+
+
+def cookie_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+
+
+# A builder returns the Python value for the field, or (value, {other field: value}) when the
+# field only validates together with other values (e.g. an HMAC secret needs HS algorithms).
+Built = Any
+Builder = Callable[[Material], Built]
+
+BY_NAME: dict[tuple[str, str], Builder] = {
+    # core
+    (CORE, "env"): lambda m: ("production", {"cookie_keys": [cookie_key()]}),
+    (CORE, "cookie_keys"): lambda m: [cookie_key(), cookie_key()],
+    (CORE, "public_paths"): lambda m: ["/health", "/static/"],
+    (CORE, "default_redirect"): lambda m: "/home",
+    (CORE, "access"): lambda m: [{"path": "/admin", "roles": ["pika:content-admin"]}],
+    (CORE, "store"): lambda m: "memory",
+    (CORE, "store_options"): lambda m: {"path": str(m.folder / "users.sqlite3")},
+    (CORE, "provider"): lambda m: "jwt",
+    # mock
+    ("mock", "users"): lambda m: [
+        {"user_id": "env-user", "user_type": "external-user", "roles": ["env:role"]}
+    ],
+    ("mock", "trusted_proxies"): lambda m: ["127.0.0.1/32", "10.0.0.0/8"],
+    # jwt
+    ("jwt", "issuer"): lambda m: ["https://env-issuer.example/"],
+    ("jwt", "audience"): lambda m: ["api://env"],
+    ("jwt", "algorithms"): lambda m: ["PS256", "RS256"],
+    ("jwt", "public_keys"): lambda m: [m.pem, m.pem2],
+    ("jwt", "jwks"): lambda m: {"keys": [m.jwk]},
+    ("jwt", "jwks_file"): lambda m: _jwks_file(m),
+    ("jwt", "jwks_url"): lambda m: "https://env-issuer.example/.well-known/jwks.json",
+    ("jwt", "hmac_secret"): lambda m: (
+        secrets.token_urlsafe(48),
+        {"algorithms": ["HS256"], "public_keys": []},
+    ),
+}
+
+# The least each model needs to validate, as Python values (fields under test override it).
+BASELINE: dict[str, Callable[[Material], dict[str, Any]]] = {
+    CORE: lambda m: {},
+    "mock": lambda m: {},
+    "jwt": lambda m: {
+        "issuer": ["https://issuer.example/"],
+        "audience": ["api://test"],
+        "algorithms": ["RS256"],
+        "public_keys": [m.pem],
+    },
+}
+
+
+def _jwks_file(m: Material) -> str:
+    path = m.folder / "jwks.json"
+    path.write_text(json.dumps({"keys": [m.jwk]}))
+    return str(path)
+
+
+# --- values built from a field's type -----------------------------------------------------
+
+
+class UnfillableError(LookupError):
+    """The builders do not know how to fill a field: add one above."""
+
+
+def _bounds(info: FieldInfo | None, metadata: list[Any]) -> tuple[float | None, float | None]:
+    low = high = None
+    for item in [*(info.metadata if info else []), *metadata]:
+        if isinstance(item, annotated_types.Ge):
+            low = item.ge
+        elif isinstance(item, annotated_types.Gt):
+            low = item.gt + (1 if isinstance(item.gt, int) else 0.5)
+        elif isinstance(item, annotated_types.Le):
+            high = item.le
+        elif isinstance(item, annotated_types.Lt):
+            high = item.lt - 1
+    return low, high  # type: ignore[return-value]
+
+
+def from_type(name: str, annotation: Any, default: Any, info: FieldInfo | None, m: Material) -> Any:
+    metadata: list[Any] = []
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation, *extra = typing.get_args(annotation)
+        metadata += extra
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, UnionType):
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return from_type(name, options[0], default, info, m)
+    if annotation is bool:
+        return not bool(default)
+    if annotation in (int, float):
+        low, high = _bounds(info, metadata)
+        base = default if isinstance(default, int | float) and default is not None else low or 1
+        value = base + 1
+        if high is not None and value > high:
+            value = base - 1
+        if low is not None and value < low:
+            value = low
+        return annotation(value)
+    if annotation is SecretStr:
+        return "env-" + secrets.token_urlsafe(40)
+    if annotation is str:
+        if name.endswith("_url"):
+            return f"https://env.example/{name}"
+        if "domain" in name:
+            return "app.example.com"
+        if name.endswith(("path", "redirect")):
+            return f"/env-{name}"
+        return f"env-{name}"
+    if annotation is Path:
+        path = m.folder / f"{name}.txt"
+        path.write_text("env\n")
+        return str(path)
+    if origin is Literal:
+        options = [o for o in typing.get_args(annotation) if o != default]
+        return options[0]
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return next(e.value for e in annotation if e != default)
+    if origin in (list, tuple, set, frozenset):
+        (item, *_) = typing.get_args(annotation) or (str,)
+        return [from_type(f"{name}_item", item, None, None, m)]
+    if origin is dict:
+        _, value_type = typing.get_args(annotation)
+        return {f"env-{name}-key": from_type(f"{name}_value", value_type, None, None, m)}
+    if annotation in (IPv4Network, IPv6Network):
+        return "10.0.0.0/8"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return {
+            key: build(annotation.__name__, key, sub, m)[0]
+            for key, sub in annotation.model_fields.items()
+        }
+    raise UnfillableError(f"no builder for {name}: {annotation!r}")
+
+
+def build(owner: str, name: str, info: FieldInfo, m: Material) -> tuple[Any, dict[str, Any]]:
+    builder = BY_NAME.get((owner, name))
+    try:
+        built = builder(m) if builder else from_type(name, info.annotation, info.default, info, m)
+    except UnfillableError as exc:
+        raise UnfillableError(
+            f"{owner}.{name}: {exc}; add a builder to BY_NAME in {Path(__file__).name}"
+        ) from None
+    if isinstance(built, tuple) and len(built) == 2 and isinstance(built[1], dict):
+        return built[0], built[1]
+    return built, {}
+
+
+# --- environment text, the way an operator writes it ----------------------------------------
+
+
+def env_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return str(value)
+
+
+def env_name(section: str, *path: str) -> str:
+    parts = [] if section == CORE else [section.upper()]
+    return "AUTHPLUG_" + "__".join([*parts, *(p.upper() for p in path)])
+
+
+# --- discovery -------------------------------------------------------------------------------
+
+
+def provider_models() -> dict[str, type[BaseModel]]:
+    models = {}
+    for ep in md.entry_points(group="authplug.providers"):
+        dist = ep.dist
+        if dist is None or not dist.metadata["Name"].startswith("authplug-"):
+            continue  # first-party distributions only
+        model = getattr(ep.load(), "settings_model", None)
+        if isinstance(model, type) and issubclass(model, BaseModel) and model.model_fields:
+            models[ep.name] = model
+    return models
+
+
+PROVIDERS = provider_models()
+CASES = [(CORE, name) for name in AuthplugConfig.model_fields if name != "sections"] + [
+    (section, name) for section, model in sorted(PROVIDERS.items()) for name in model.model_fields
+]
+NESTED = [
+    (section, name, sub)
+    for section, model in sorted(PROVIDERS.items())
+    for name, info in model.model_fields.items()
+    if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel)
+    for sub in info.annotation.model_fields
+]
+
+
+def test_first_party_providers_are_discovered() -> None:
+    assert {"mock", "jwt"} <= set(PROVIDERS)
+    assert ("jwt", "claims", "roles") in NESTED
+
+
+@pytest.fixture(scope="module")
+def material(tmp_path_factory: pytest.TempPathFactory) -> Material:
+    return Material.make(tmp_path_factory.mktemp("material"))
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _environ(section: str, values: Mapping[str, Any]) -> dict[str, str]:
+    env = {env_name(section, key): env_text(value) for key, value in values.items()}
+    if section != CORE:
+        env["AUTHPLUG_PROVIDER"] = section
+    return env
+
+
+def _load_section(section: str, environ: dict[str, str], cwd: Path) -> Any:
+    if section == CORE:
+        config, _ = load_config(environ=environ, cwd=cwd)
+        return config
+    host = authplug.load(environ=environ, cwd=cwd, store=MemoryUserStore())
+    try:
+        return host.provider.settings  # type: ignore[attr-defined]
+    finally:
+        host.close()
+
+
+def _model(section: str) -> type[BaseModel]:
+    return AuthplugConfig if section == CORE else PROVIDERS[section]
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, list | tuple):
+        return [_comparable(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize(("section", "name"), CASES, ids=[f"{s}.{n}" for s, n in CASES])
+def test_every_field_can_be_set_from_the_environment(
+    section: str, name: str, material: Material, clean_env: Path
+) -> None:
+    model = _model(section)
+    info = model.model_fields[name]
+    value, together = build(section, name, info, material)
+    data = {**BASELINE[section](material), **together, name: value}
+    expected = getattr(model.model_validate(data), name)
+    if not info.is_required():
+        assert _comparable(expected) != _comparable(info.get_default(call_default_factory=True)), (
+            f"the builder for {section}.{name} produced the default; it proves nothing"
+        )
+    loaded = _load_section(section, _environ(section, data), clean_env)
+    assert _comparable(getattr(loaded, name)) == _comparable(expected)
+
+
+@pytest.mark.parametrize(
+    ("section", "name", "sub"), NESTED, ids=[f"{s}.{n}.{x}" for s, n, x in NESTED]
+)
+def test_every_nested_field_can_be_set_from_its_own_variable(
+    section: str, name: str, sub: str, material: Material, clean_env: Path
+) -> None:
+    model = _model(section)
+    nested = model.model_fields[name].annotation
+    assert isinstance(nested, type)
+    assert issubclass(nested, BaseModel)
+    value, together = build(nested.__name__, sub, nested.model_fields[sub], material)
+    base = {**BASELINE[section](material), **together}
+    environ = {**_environ(section, base), env_name(section, name, sub): env_text(value)}
+    expected = getattr(model.model_validate({**base, name: {sub: value}}), name)
+    loaded = _load_section(section, environ, clean_env)
+    assert getattr(loaded, name) == expected
+    assert getattr(getattr(loaded, name), sub) != nested.model_fields[sub].get_default(
+        call_default_factory=True
+    )
+
+
+# --- the forms the documentation promises --------------------------------------------------
+
+
+def _jwt_env(material: Material, **extra: str) -> dict[str, str]:
+    base = _environ(
+        "jwt", {k: v for k, v in BASELINE["jwt"](material).items() if k != "public_keys"}
+    )
+    return {**base, **extra}
+
+
+@pytest.mark.parametrize("form", ["bare PEM", "two bare PEMs", "JSON list", "JSON object"])
+def test_jwt_public_keys_in_every_documented_form(
+    form: str, material: Material, clean_env: Path
+) -> None:
+    text, expected = {
+        "bare PEM": (material.pem, [material.pem.strip()]),
+        "two bare PEMs": (
+            material.pem + material.pem2,
+            [material.pem.strip(), material.pem2.strip()],
+        ),
+        "JSON list": (json.dumps([material.pem]), [material.pem]),
+        "JSON object": (json.dumps({"k1": material.pem}), {"k1": material.pem}),
+    }[form]
+    settings = _load_section("jwt", _jwt_env(material, AUTHPLUG_JWT__PUBLIC_KEYS=text), clean_env)
+    assert settings.public_keys == expected
+
+
+def test_lists_also_take_comma_separated_text(material: Material, clean_env: Path) -> None:
+    settings = _load_section(
+        "jwt",
+        _jwt_env(
+            material,
+            AUTHPLUG_JWT__PUBLIC_KEYS=json.dumps([material.pem]),
+            AUTHPLUG_JWT__ISSUER="https://a.example/, https://b.example/",
+        ),
+        clean_env,
+    )
+    assert settings.issuer == ["https://a.example/", "https://b.example/"]
+    config = _load_section(CORE, {"AUTHPLUG_PUBLIC_PATHS": "/health,/static/"}, clean_env)
+    assert config.public_paths == ["/health", "/static/"]
+
+
+@pytest.mark.parametrize(
+    ("var", "text", "message"),
+    [
+        ("AUTHPLUG_JWT__PUBLIC_KEYS", "[not json", "AUTHPLUG_JWT__PUBLIC_KEYS: not valid JSON"),
+        ("AUTHPLUG_JWT__JWKS", "[1]", "AUTHPLUG_JWT__JWKS: expected a JSON object"),
+        ("AUTHPLUG_JWT__CLAIMS", "roles=groups", "AUTHPLUG_JWT__CLAIMS: expected a JSON object"),
+        ("AUTHPLUG_JWT__REQUIRE_TYPE", "maybe", "AUTHPLUG_JWT__REQUIRE_TYPE: expected a boolean"),
+        ("AUTHPLUG_JWT__CLAIMS__ROLZ", "groups", "did you mean `roles`?"),
+    ],
+)
+def test_malformed_environment_values_are_named(
+    var: str, text: str, message: str, material: Material, clean_env: Path
+) -> None:
+    environ = {**_jwt_env(material, AUTHPLUG_JWT__PUBLIC_KEYS=material.pem), var: text}
+    with pytest.raises(authplug.ConfigError) as caught:
+        _load_section("jwt", environ, clean_env)
+    assert message in str(caught.value)
+    assert material.pem not in str(caught.value)
