@@ -25,6 +25,7 @@ DISTRIBUTIONS: dict[str, tuple[str, str]] = {
     "core": ("core", "tests/core"),
     "mock": ("plugins/mock", "tests/plugins/mock"),
     "jwt": ("plugins/jwt", "tests/plugins/jwt"),
+    "oauth": ("plugins/oauth", "tests/plugins/oauth"),
 }
 PLUGINS = [name for name in DISTRIBUTIONS if name != "core"]
 INTEROP = ROOT / "tests" / "interop"

@@ -42,6 +42,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import threading
 from collections.abc import Mapping
@@ -57,15 +58,47 @@ __all__ = [
     "FetchError",
     "FetchResponse",
     "OutboundRequest",
+    "check_outbound_url",
     "fetch",
     "fetch_async",
     "host_of",
+    "is_loopback_url",
 ]
 
 MAX_REDIRECTS: Final = 5
 """Most redirects followed when a request allows them."""
 
 _JSON_TYPES: Final = ("application/json", "application/jwk-set+json")
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url``'s host is a loopback address (``localhost``, 127.0.0.0/8, ``::1``)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_outbound_url(url: str) -> str:
+    """Validate a configured endpoint: absolute ``https://`` (``http://`` on loopback only).
+
+    For settings validators: returns ``url`` unchanged.
+
+    :raises ValueError: with a message naming the rule (never the URL's credentials).
+    """
+    parts = urlsplit(url)
+    if not parts.hostname or parts.scheme not in ("https", "http"):
+        raise ValueError("must be an absolute https:// URL")
+    if parts.scheme == "http" and not is_loopback_url(url):
+        raise ValueError("must use https:// (http:// is allowed on loopback only)")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry credentials (user:password@)")
+    if parts.fragment:
+        raise ValueError("must not carry a #fragment")
+    return url
 
 
 def host_of(url: str) -> str:

@@ -78,11 +78,13 @@ class VerifiedToken:
         claims: The verified claims.
         validity: When a fresh verification keeps accepting it (every time bound).
         payload_size: Bytes of its decoded payload (for cache accounting).
+        alg: The algorithm it was verified with (e.g. for an ID token's ``at_hash``).
     """
 
     claims: dict[str, Any]
     validity: Validity
     payload_size: int
+    alg: str
 
     @property
     def exp(self) -> float:
@@ -191,7 +193,7 @@ class TokenVerifier:
         ):
             # RFC 9068 access tokens carry no nonce: this is an ID token replayed as one.
             raise reject("nonce_in_access_token")
-        return VerifiedToken(claims, validity, len(payload))
+        return VerifiedToken(claims, validity, len(payload), parsed.alg)
 
     # -- whole verifications --------------------------------------------------
 
