@@ -35,6 +35,7 @@ from harness import Plan, Row, skip_row  # noqa: E402
 CASES = {
     "session": "cases_session",
     "jwt": "cases_jwt",
+    "oauth": "cases_oauth",
     "hooks": "cases_hooks",
     "startup": "cases_startup",
     "memory": "cases_memory",
@@ -44,6 +45,7 @@ LIBRARIES = (
     "authplug",
     "authplug-mock",
     "authplug-jwt",
+    "authplug-oauth",
     "cryptography",
     "pydantic",
     "pydantic-core",

@@ -74,6 +74,12 @@ def test_jwt_rows(tiny_plan: Any) -> None:
     _assert_measured(rows[3:], ratio=False)
 
 
+def test_oauth_rows(tiny_plan: Any) -> None:
+    import cases_oauth
+
+    _assert_measured(cases_oauth.run(tiny_plan))
+
+
 def test_hook_rows(tiny_plan: Any) -> None:
     import cases_hooks
 

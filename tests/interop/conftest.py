@@ -1,5 +1,6 @@
-"""Fixtures for interop tests: the npm ``jose`` minter (skipped loudly when Node
-or ``tests/interop/node_modules`` is missing) and a loopback JWKS server."""
+"""Fixtures for interop tests: the npm ``jose`` minter, the npm ``oidc-provider``
+OpenID Provider (both skipped loudly when Node or ``tests/interop/node_modules``
+is missing, failed under ``INTEROP_REQUIRED=1``) and a loopback JWKS server."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,13 @@ HERE = Path(__file__).parent
 NODE_SKIP = (
     "INTEROP NOT RUN: {what} is missing, so tokens from npm `jose` were NOT checked. "
     "Install Node 20+ and run `npm ci --prefix tests/interop` (`scripts/test` does this)."
+)
+
+
+OIDC_SKIP = (
+    "INTEROP NOT RUN: {what} is missing, so the OAuth provider was NOT checked against npm "
+    "`oidc-provider`. Install Node 20+ and run `npm ci --prefix tests/interop` (`scripts/test` "
+    "does this)."
 )
 
 
@@ -86,3 +95,62 @@ class JwksServer:
 def jwks_server(loopback: Callable[[], Any]) -> JwksServer:
     """A loopback JWKS server whose document tests replace (rotation)."""
     return JwksServer(loopback())
+
+
+@dataclass
+class OidcProvider:
+    """A running ``oidc_provider.mjs`` (npm ``oidc-provider``) on 127.0.0.1."""
+
+    issuer: str
+    kid: str
+    process: subprocess.Popen[str]
+
+    def rotate(self) -> str:
+        """Make the provider sign with a new key (new ``kid``); return the kid."""
+        import httpx
+
+        answer = httpx.post(f"{self.issuer}/__rotate", timeout=30).json()
+        self.kid = str(answer["kid"])
+        return self.kid
+
+
+@pytest.fixture
+def oidc_provider() -> Iterator[Callable[[dict[str, Any]], OidcProvider]]:
+    """Start ``tests/interop/oidc_provider.mjs`` with a config; stopped after the test.
+
+    Skipped loudly without Node or ``node_modules/oidc-provider``; a failure under
+    ``INTEROP_REQUIRED=1`` (nox sets it when Node is present).
+    """
+    node = shutil.which("node")
+    if node is None:
+        _skip_or_fail(OIDC_SKIP.format(what="`node`"))
+    if not (HERE / "node_modules" / "oidc-provider" / "package.json").is_file():
+        _skip_or_fail(OIDC_SKIP.format(what="tests/interop/node_modules/oidc-provider"))
+    started: list[subprocess.Popen[str]] = []
+
+    def start(config: dict[str, Any]) -> OidcProvider:
+        process = subprocess.Popen(
+            [str(node), str(HERE / "oidc_provider.mjs"), json.dumps(config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            cwd=HERE,
+        )
+        started.append(process)
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError("oidc_provider.mjs exited before listening")
+        ready = json.loads(line)
+        return OidcProvider(issuer=ready["issuer"], kid=ready["kid"], process=process)
+
+    yield start
+    for process in started:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()

@@ -42,8 +42,10 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import json
+import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -63,6 +65,7 @@ __all__ = [
     "fetch_async",
     "host_of",
     "is_loopback_url",
+    "tls_context",
 ]
 
 MAX_REDIRECTS: Final = 5
@@ -183,12 +186,18 @@ class FetchResponse:
         return value
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The one verifying TLS context every fetch uses (building one costs milliseconds)."""
+    return httpx.create_ssl_context()
+
+
 async def _exchange(request: OutboundRequest) -> FetchResponse:
     url = request.url
     # httpx's per-operation timeout is only a backstop: fail_after() bounds the whole exchange.
     backstop = httpx.Timeout(request.deadline)
     async with httpx.AsyncClient(
-        follow_redirects=False, timeout=backstop, trust_env=False
+        follow_redirects=False, timeout=backstop, trust_env=False, verify=tls_context()
     ) as client:
         for _hop in range(MAX_REDIRECTS + 1):
             headers = {"accept-encoding": "identity", **request.headers}

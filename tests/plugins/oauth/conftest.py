@@ -437,9 +437,10 @@ def make_app(idp: TestIdP) -> Iterator[Callable[..., App]]:
     def make(
         config: AuthplugConfig | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
         **overrides: Any,
     ) -> App:
-        provider = OAuthProvider(settings_for(idp, **overrides), monotonic=monotonic)
+        provider = OAuthProvider(settings_for(idp, **overrides), monotonic=monotonic, clock=clock)
         store = MemoryUserStore()
         host = build_host(provider, config or AuthplugConfig(), store=store)
         starlette = Starlette(routes=[Route("/", _home), Route("/{rest:path}", _whoami)])
