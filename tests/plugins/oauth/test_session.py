@@ -183,3 +183,14 @@ async def test_sign_in_entry_point(app: Any, idp: Any) -> None:
     assert authorization.startswith(idp.url + "/authorize")
     done = await app.client.get(await app.authorize(authorization))
     assert done.headers["location"] == "/reports"
+
+
+async def test_an_id_token_over_the_budget_is_not_kept(make_app: Any, idp: Any) -> None:
+    app = make_app(id_token_max_bytes=0)
+    await app.login()
+    form = await app.client.get("/auth/logout")
+    name, value = re.search(r'name="([^"]+)" value="([^"]+)"', form.text).groups()  # type: ignore[union-attr]
+    response = await app.client.post("/auth/logout", data={name: value})
+    query = parse_qs(urlsplit(response.headers["location"]).query)
+    assert "id_token_hint" not in query
+    assert query["client_id"] == ["authplug-test-client"]  # what logout needs without it
