@@ -107,6 +107,25 @@ BY_NAME: dict[tuple[str, str], Builder] = {
     ("jwt", "jwks"): lambda m: {"keys": [m.jwk]},
     ("jwt", "jwks_file"): lambda m: _jwks_file(m),
     ("jwt", "jwks_url"): lambda m: "https://env-issuer.example/.well-known/jwks.json",
+    # oauth
+    **{
+        ("oauth", name): (lambda m, name=name: f"https://env-op.example/{name}")
+        for name in (
+            "authorization_endpoint",
+            "token_endpoint",
+            "userinfo_endpoint",
+            "jwks_uri",
+            "end_session_endpoint",
+            "revocation_endpoint",
+            "redirect_uri",
+            "post_logout_redirect_uri",
+        )
+    },
+    ("oauth", "issuer"): lambda m: "https://env-op.example/realms/env",
+    ("oauth", "redirect_path"): lambda m: "/auth/env-callback",
+    ("oauth", "pkce"): lambda m: "S256",
+    ("oauth", "algorithms"): lambda m: ["ES256", "RS256"],
+    ("oauth", "scopes"): lambda m: ["openid", "env-scope"],
     ("jwt", "hmac_secret"): lambda m: (
         secrets.token_urlsafe(48),
         {"algorithms": ["HS256"], "public_keys": []},
@@ -117,6 +136,11 @@ BY_NAME: dict[tuple[str, str], Builder] = {
 BASELINE: dict[str, Callable[[Material], dict[str, Any]]] = {
     CORE: lambda m: {},
     "mock": lambda m: {},
+    "oauth": lambda m: {
+        "issuer": "https://op.example/realms/test",
+        "client_id": "env-client",
+        "client_secret": "env-secret-value",
+    },
     "jwt": lambda m: {
         "issuer": ["https://issuer.example/"],
         "audience": ["api://test"],

@@ -82,7 +82,8 @@ class OAuthSettings(BaseModel):
         post_logout_redirect_uri: Where the server sends the browser after
             RP-initiated logout (absolute URL, or a path on this application).
         response_mode: ``query`` (default) or ``form_post``.
-        pkce: Only ``S256`` (``plain`` and disabling PKCE are refused).
+        pkce: ``S256``, always (the default, ``None``, means the same); ``plain``
+            and disabling PKCE are refused.
         algorithms: Accepted ID token algorithms (intersected with the server's).
         leeway: Clock skew allowed on ID token times, seconds (0-300).
         timeout: Total seconds for one call to the server (deadline, not per read).
@@ -123,11 +124,11 @@ class OAuthSettings(BaseModel):
     redirect_uri: str | None = None
     post_logout_redirect_uri: str | None = None
     response_mode: Literal["query", "form_post"] = "query"
-    pkce: str = "S256"
+    pkce: str | None = None
     algorithms: list[str] = Field(
         default_factory=lambda: ["RS256", "PS256", "ES256", "ES384", "EdDSA"]
     )
-    leeway: int = Field(default=60, strict=True)
+    leeway: int = 60
     timeout: float = Field(default=10.0, gt=0, le=120)
     max_response_bytes: int = Field(default=1024 * 1024, ge=4096, le=16 * 1024 * 1024)
     userinfo: bool = True
@@ -152,11 +153,18 @@ class OAuthSettings(BaseModel):
 
     @field_validator("pkce")
     @classmethod
-    def _pkce(cls, value: str) -> str:
-        if value != "S256":
+    def _pkce(cls, value: str | None) -> str | None:
+        if value is not None and value != "S256":
             raise ValueError(
                 'only "S256" is supported: PKCE cannot be disabled or downgraded to "plain"'
             )
+        return value
+
+    @field_validator("leeway", mode="before")
+    @classmethod
+    def _leeway_number(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a number of seconds")
         return value
 
     @field_validator("leeway")
