@@ -19,7 +19,7 @@ import inspect
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 
@@ -287,7 +287,7 @@ def _fast_path(
     if not impls:
         return None
     impl = impls[-1]  # provider hooks have exactly one implementation (checked above)
-    function: Callable[[HeaderLookup], AnyUser | None] = impl.function
+    function = cast("Callable[[HeaderLookup], AnyUser | None]", impl.function)
     if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
         raise PluginLoadError(
             f"provider {info.name!r}: authplug_authenticate_fast must be synchronous "

@@ -404,7 +404,7 @@ class Lifecycle:
         if fast is None:
             return self.session_user(headers, path)
         try:
-            user = fast(header if header is not None else _lookup(headers))
+            user: object = fast(header if header is not None else _lookup(headers))
         except Exception as exc:  # a provider's bug: loud, and the full path decides
             report_failure(exc, "authplug_authenticate_fast (the full path decided)")
             return None
