@@ -29,6 +29,7 @@ from authplug.debug import NULL_TRACER, Tracer, tracer_for
 from authplug.errors import AuthplugError, PluginLoadError
 from authplug.hookcalls import HookCalls
 from authplug.logout import LogoutTokens
+from authplug.provider import AuthProvider
 from authplug.request import AuthRequest, HeaderLookup
 from authplug.responses import StatusResponses
 from authplug.results import AuthenticateResult
@@ -288,6 +289,9 @@ def _fast_path(
         return None
     impl = impls[-1]  # provider hooks have exactly one implementation (checked above)
     function = cast("Callable[[HeaderLookup], AnyUser | None]", impl.function)
+    if getattr(function, "__func__", None) is AuthProvider.authplug_authenticate_fast:
+        # The base class's hookimpl only delegates: call the method it delegates to.
+        function = cast("Callable[[HeaderLookup], AnyUser | None]", impl.plugin.authenticate_fast)
     if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
         raise PluginLoadError(
             f"provider {info.name!r}: authplug_authenticate_fast must be synchronous "

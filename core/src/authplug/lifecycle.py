@@ -218,11 +218,18 @@ def _flow(flow: FlowTransactions | None) -> tuple[ResponseCookie, ...]:
     return flow.cookies() if flow is not None else ()
 
 
+_HEADER_KEYS: dict[str, bytes] = {}
+
+
 def _lookup(headers: Sequence[tuple[bytes, bytes]]) -> HeaderLookup:
     """A :data:`~authplug.request.HeaderLookup` over ASGI-style header pairs."""
 
     def header(name: str) -> str | None:
-        key = name.lower().encode("latin-1")
+        key = _HEADER_KEYS.get(name)
+        if key is None:
+            key = name.lower().encode("latin-1")
+            if len(_HEADER_KEYS) < 64:  # the few names providers ask for
+                _HEADER_KEYS[name] = key
         for k, v in headers:
             if k == key:
                 return v.decode("latin-1")
@@ -271,6 +278,8 @@ class Lifecycle:
         self.tracer = host.tracer
         self._responses = host.responses
         self._is_revoked = host.revocation.revoked.is_revoked
+        self._touch_after = host.sessions.touch_after
+        self._has_rules = bool(self._access.rules)
         # Stateless providers authenticate every request; debug tracing wants
         # every decision logged: both always take the full path.
         self._full_path_only = self._stateless or self.tracer.enabled
@@ -344,10 +353,9 @@ class Lifecycle:
             return SessionState.DUE_REFRESH, read, None
         if now - session.validated_at >= self._validate_interval:
             return SessionState.DUE_VALIDATION, read, None
-        touched = self._sessions.touch(session, now)
-        if touched is not None or read.needs_reseal:
-            return SessionState.RESEAL, read, touched
-        if self._access.rules and self._access.decide(path, user) is Decision.DENY:
+        if read.needs_reseal or now - session.last_seen_at >= self._touch_after:
+            return SessionState.RESEAL, read, self._sessions.touch(session, now)
+        if self._has_rules and self._access.decide(path, user) is Decision.DENY:
             return SessionState.DENIED, read, None
         return SessionState.VALID, read, None
 

@@ -200,6 +200,11 @@ class SessionManager:
         """A new session for ``user`` at login: fresh ``sid``, all times ``now``."""
         return SessionData.start(user, now)
 
+    @property
+    def touch_after(self) -> float:
+        """Seconds after ``last_seen_at`` from which :meth:`touch` re-seals a session."""
+        return self._touch_after
+
     def touch(self, session: SessionData, now: float) -> SessionData | None:
         """A copy with ``last_seen_at=now`` when re-sealing is worth it, else ``None``.
 
