@@ -86,8 +86,7 @@ class SessionManager:
             prefixed when cookies are secure); chunks are ``<name>.0``, ...
         flow_cookie_name: Effective base name of the flow cookies: each login
             transaction has its own, ``<flow_cookie_name>.<txn_id>`` (see
-            :mod:`authplug.session.flow`); the bare name is the single flow
-            cookie of earlier versions, cleared by :meth:`clear`.
+            :mod:`authplug.session.flow`).
         policy: Cookie names, attributes and budgets.
         keyring: The key ring.
     """
@@ -244,12 +243,10 @@ class SessionManager:
         """Delete every session chunk (at least chunk 0) and the flow cookies.
 
         :param chunk_count: How many chunk names the request used.
-        :param flow_names: The request's flow cookies
-            (:meth:`flow_cookie_names`); the bare flow base name (earlier
-            versions' single flow cookie) is always cleared.
+        :param flow_names: The request's flow cookies (:meth:`flow_cookie_names`).
         """
         cookies = [self.policy.clear(self.policy.chunk_name(i)) for i in range(max(1, chunk_count))]
-        names = dict.fromkeys((self.flow_cookie_name, *flow_names))
+        names = dict.fromkeys(flow_names)
         cookies.extend(self.policy.clear(name) for name in names)
         return tuple(cookies)
 
@@ -289,11 +286,7 @@ class SessionManager:
     def flow_cookie_names(self, headers: Sequence[tuple[bytes, bytes]]) -> tuple[str, ...]:
         """Names of the flow cookies a request carried, for :meth:`clear`. Never raises.
 
-        Decrypts nothing; at most :data:`~authplug.session.flow.SCAN_LIMIT`
-        names (plus the bare base name when present).
+        Decrypts nothing; at most :data:`~authplug.session.flow.SCAN_LIMIT` names.
         """
         scan = scan_flow_cookies(headers, self.flow_cookie_name)
-        names = dict.fromkeys(self.policy.flow_txn_name(txn_id) for txn_id, _ in scan.cookies)
-        if scan.legacy:
-            names[self.flow_cookie_name] = None
-        return tuple(names)
+        return tuple(dict.fromkeys(self.policy.flow_txn_name(txn_id) for txn_id, _ in scan.cookies))
