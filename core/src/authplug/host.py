@@ -291,7 +291,8 @@ def _fast_path(
     function = cast("Callable[[HeaderLookup], AnyUser | None]", impl.function)
     if getattr(function, "__func__", None) is AuthProvider.authplug_authenticate_fast:
         # The base class's hookimpl only delegates: call the method it delegates to.
-        function = cast("Callable[[HeaderLookup], AnyUser | None]", impl.plugin.authenticate_fast)
+        provider = cast("AuthProvider[Any, Any]", impl.plugin)
+        function = provider.authenticate_fast
     if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
         raise PluginLoadError(
             f"provider {info.name!r}: authplug_authenticate_fast must be synchronous "

@@ -550,6 +550,7 @@ def test_the_bare_base_name_is_not_a_flow_cookie(manager: SessionManager, now: f
     assert flow.present_names == ()
     assert flow.cookies() == ()
 
+
 def _attributes(cookie: ResponseCookie) -> tuple[str, dict[str, str]]:
     first, *rest = cookie.header_value().split("; ")
     attributes = {}

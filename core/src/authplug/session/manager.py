@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from authplug.config import AuthplugConfig
 from authplug.models import AuthenticatedUser
 from authplug.results import ResponseCookie
-from authplug.session.cache import OpenedSessionCache
+from authplug.session.cache import Opened, OpenedSessionCache
 from authplug.session.chunks import ChunkScan, read_chunks, split_value
 from authplug.session.codec import SessionCodec
 from authplug.session.cookie_policy import CookiePolicy
@@ -163,9 +163,18 @@ class SessionManager:
                 except ValidationError:
                     return self._reject(scan, "invalid")
                 if cache is not None:
-                    cache.put(scan.value, (session, old_key))
+                    cache.put(scan.value, self._opened(session, old_key, scan.chunk_count))
             else:
-                session, old_key = cached
+                # The checks below, folded once per opened value into one window
+                # [earliest, latest]; outside it they run one by one to say why.
+                if (
+                    cached.earliest <= now <= cached.latest
+                    and cached.read.chunk_count == scan.chunk_count
+                ):
+                    return cached.read
+                if cached.read.session is None:
+                    return self._reject(scan, "error")
+                session, old_key = cached.read.session, cached.read.needs_reseal
             if not (
                 session.created_at <= now + CLOCK_SKEW
                 and session.last_seen_at <= now + CLOCK_SKEW
@@ -186,6 +195,24 @@ class SessionManager:
             )
         except Exception:  # a hostile cookie is "no session", never a 500
             return self._reject(scan, "error")
+
+    def _opened(self, session: SessionData, old_key: bool, chunk_count: int) -> Opened:
+        """The cache entry for a value that opened to ``session``: its read and valid window.
+
+        Valid at ``now`` when no timestamp is more than :data:`CLOCK_SKEW`
+        ahead of it (``earliest``) and neither the idle nor the absolute
+        lifetime has ended (``latest``): the same checks :meth:`read` makes.
+        """
+        read = SessionRead(
+            session=session,
+            clear=(),
+            needs_reseal=old_key,
+            chunk_count=chunk_count,
+            outcome="valid",
+        )
+        earliest = max(session.created_at, session.last_seen_at, session.validated_at) - CLOCK_SKEW
+        latest = min(session.last_seen_at + self._idle, session.created_at + self._absolute)
+        return Opened(read, earliest, latest)
 
     def _reject(self, scan: ChunkScan | None, outcome: ReadOutcome) -> SessionRead:
         indices = scan.indices if scan is not None and scan.indices else (0,)
