@@ -97,54 +97,112 @@ def repeat_row(plan: Plan) -> Row:
     )
 
 
-def bearer_request_row(plan: Plan) -> Row:
-    """A bearer request through the ASGI host (JWT provider, cache hit): added cost."""
+def bearer_request_rows(plan: Plan) -> list[Row]:
+    """Bearer RS256 requests through both hosts against the hand-written python-jose floor.
+
+    Per host, in one interleaved run: the endpoint alone, the floor, the
+    floor with a token dict (``exp`` checked per hit), authplug with its
+    verified-token cache and authplug without it. Headline rows (issue #16):
+    cache off <= 1.1x the floor's added cost; cache hit <= 1.5x the caching
+    floor's, and not above the session cache-hit row (see its note).
+    """
     import asyncio
     import json
     import secrets
 
-    from apps import asgi_driver, starlette_app
+    from apps import asgi_driver, flask_app, starlette_app, wsgi_driver
+    from floor_bearer import BearerAsgiFloor, BearerWsgiFloor, TokenUsers
+    from harness import added_row
     from workload import bench_config
 
-    from authplug.asgi import AuthMiddleware
+    from authplug.asgi import AuthMiddleware as AsgiAuth
     from authplug.host import PluginInfo, build_host
+    from authplug.wsgi import AuthMiddleware as WsgiAuth
 
     issuer = make_issuer("RS256")
-    provider = make_provider(issuer)
-    host = build_host(
-        provider, bench_config(secrets.token_bytes(32)), provider_info=PluginInfo(name="jwt")
-    )
+
+    def host(**settings: Any) -> Any:
+        provider = make_provider(issuer, **settings)
+        return build_host(
+            provider, bench_config(secrets.token_bytes(32)), provider_info=PluginInfo(name="jwt")
+        )
+
+    cached, cold = host(), host(cache_size=0)
     headers = [
         (b"host", b"127.0.0.1:8000"),
         (b"accept", b"application/json"),
         (b"authorization", b"Bearer " + issuer.token(sub="bench-user").encode()),
     ]
-    app = starlette_app()
-    loop = asyncio.new_event_loop()
-    try:
-        batches = {}
-        for name, variant in (("authplug", AuthMiddleware(app, host=host)), ("alone", app)):
-            batch, (status, body) = asgi_driver(variant, headers, loop)
-            expected = None if name == "alone" else "bench-user"
-            if status != 200 or json.loads(body)["user"] != expected:
-                raise RuntimeError(f"bearer/{name}: status {status}, body {body[:200]!r}")
-            batches[name] = batch
-        t = measure(batches, plan)
-    finally:
-        loop.close()
-    added = t["authplug"].median_us - t["alone"].median_us
-    return Row(
-        figure="JWT bearer request via ASGI (cache hit)",
-        measured="GET /api/me, Authorization: Bearer (RS256, cached) through AuthMiddleware",
-        baseline="the Starlette endpoint alone",
-        subject=added,
-        base=t["alone"].median_us,
-        ratio=None,
-        target="report",
-        passed=None,
-        unit="us added",
-        note=f"best-round added {t['authplug'].best_us - t['alone'].best_us:.1f} us",
-    )
+    rows: list[Row] = []
+    for kind in ("ASGI (Starlette)", "WSGI (Flask)"):
+        loop = asyncio.new_event_loop()
+        try:
+            if kind.startswith("ASGI"):
+                app: Any = starlette_app()
+                variants = {
+                    "authplug_cold": AsgiAuth(app, host=cold),
+                    "authplug": AsgiAuth(app, host=cached),
+                    "floor": BearerAsgiFloor(app, TokenUsers(issuer.jose_decode, cache=False)),
+                    "floor_cached": BearerAsgiFloor(
+                        app, TokenUsers(issuer.jose_decode, cache=True)
+                    ),
+                    "alone": app,
+                }
+
+                def drive(v: Any, loop: Any = loop) -> Any:
+                    return asgi_driver(v, headers, loop)
+            else:
+                flask = flask_app()
+                variants = {
+                    "authplug_cold": WsgiAuth(flask.wsgi_app, host=cold),
+                    "authplug": WsgiAuth(flask.wsgi_app, host=cached),
+                    "floor": BearerWsgiFloor(
+                        flask.wsgi_app, TokenUsers(issuer.jose_decode, cache=False)
+                    ),
+                    "floor_cached": BearerWsgiFloor(
+                        flask.wsgi_app, TokenUsers(issuer.jose_decode, cache=True)
+                    ),
+                    "alone": flask.wsgi_app,
+                }
+
+                def drive(v: Any) -> Any:
+                    return wsgi_driver(v, headers)
+
+            batches = {}
+            for name, variant in variants.items():
+                batch, (status, body) = drive(variant)
+                expected = None if name == "alone" else "bench-user"
+                if status != 200 or json.loads(body)["user"] != expected:
+                    raise RuntimeError(f"bearer/{kind}/{name}: status {status}, {body[:200]!r}")
+                batches[name] = batch
+            t = measure(batches, plan)
+        finally:
+            loop.close()
+        host_name = kind.split()[0].lower()
+        floor = "hand-written middleware: python-jose decode, prepared key, claims -> user"
+        off = added_row(
+            f"bearer RS256 request via {kind}, cache off",
+            f"a token never seen, through authplug.{host_name}.AuthMiddleware (jwt)",
+            floor,
+            t,
+            alone="alone",
+            subject="authplug_cold",
+            floor="floor",
+            limit=1.1,
+        )
+        on = added_row(
+            f"bearer RS256 request via {kind}, cache hit",
+            f"the same token again (verified-token cache), authplug.{host_name}.AuthMiddleware",
+            floor + " + a dict keyed by the exact token, exp checked per hit",
+            t,
+            alone="alone",
+            subject="authplug",
+            floor="floor_cached",
+            limit=1.5,
+        )
+        off.headline = on.headline = True
+        rows.extend((off, on))
+    return rows
 
 
 def run(plan: Plan) -> list[Row]:
@@ -169,8 +227,12 @@ def run(plan: Plan) -> list[Row]:
             )
     try:
         rows.append(repeat_row(plan))
-        rows.append(bearer_request_row(plan))
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"
         rows.append(skip_row("JWT repeated token (cache)", "", "-", "<= 10 us", reason))
+    try:
+        rows.extend(bearer_request_rows(plan))
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        rows.append(skip_row("bearer RS256 requests", "", "", "<= 1.1x", reason))
     return rows

@@ -71,7 +71,14 @@ def test_jwt_rows(tiny_plan: Any) -> None:
 
     rows = cases_jwt.run(tiny_plan)
     _assert_measured(rows[:3])
-    _assert_measured(rows[3:], ratio=False)
+    _assert_measured(rows[3:4], ratio=False)
+    _assert_measured(rows[4:])
+    assert [r.figure for r in rows if r.headline] == [
+        "bearer RS256 request via ASGI (Starlette), cache off",
+        "bearer RS256 request via ASGI (Starlette), cache hit",
+        "bearer RS256 request via WSGI (Flask), cache off",
+        "bearer RS256 request via WSGI (Flask), cache hit",
+    ]
 
 
 def test_oauth_rows(tiny_plan: Any) -> None:

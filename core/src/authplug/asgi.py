@@ -130,7 +130,7 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         if kind is PathKind.PROTECTED:
-            user = lifecycle.session_user(scope["headers"], path)
+            user = lifecycle.fast_user(scope["headers"], path)
             if user is not None:
                 _attach(scope, user)
                 await self.app(scope, receive, send)

@@ -44,10 +44,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from authplug.errors import NotAuthenticatedError
 from authplug.models import EXTERNAL_USER, INTERNAL_USER, AuthenticatedUser, StrMap
+from authplug.user_build import build_user
 
 __all__ = ["ClaimMapping", "claim_at", "map_claims"]
 
@@ -55,7 +56,6 @@ _MISSING = object()
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _DOMAIN = re.compile(rf"(?=.{{1,253}}\Z){_LABEL}(?:\.{_LABEL})*")
 _EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]{1,64}@([A-Za-z0-9.-]{1,253})")
-_User = AuthenticatedUser[StrMap, StrMap]
 
 
 class ClaimMapping(BaseModel):
@@ -221,7 +221,9 @@ def map_claims(
         )
     features = _strings(claim_at(claims, mapping.features)) if mapping.features else []
     try:
-        return _User(
+        # The values are plain strings picked from the claims above: build_user
+        # checks every model constraint without a pydantic round trip (#16).
+        return build_user(
             user_id=user_id,
             first_name=_optional_name(claims, mapping.first_name),
             last_name=_optional_name(claims, mapping.last_name),
@@ -229,11 +231,11 @@ def map_claims(
             roles=_roles(claims, mapping),
             custom_data=_custom_data(claims, mapping),
             auth_data=auth_data,
-            features=tuple(dict.fromkeys(features)),
+            features=features,
         )
-    except ValidationError as exc:
-        fields = sorted({str(e["loc"][0]) for e in exc.errors(include_input=False) if e["loc"]})
+    except ValueError as exc:
+        field = str(exc).split(":", 1)[0]
         raise NotAuthenticatedError(
-            f"claims do not fit the user model ({', '.join(fields) or 'user'})",
+            f"claims do not fit the user model ({field or 'user'})",
             code="invalid_claims",
         ) from None

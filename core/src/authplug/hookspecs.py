@@ -25,7 +25,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from authplug.models import AnyUser, UserType
-    from authplug.request import AuthRequest
+    from authplug.request import AuthRequest, HeaderLookup
     from authplug.results import AuthenticateResult, Redirect
     from authplug.routes import Route
 
@@ -44,6 +44,7 @@ PROVIDER_HOOKS = frozenset(
         "authplug_logout",
         "authplug_check",
         "authplug_challenge",
+        "authplug_authenticate_fast",
     }
 )
 """Hooks only the configured provider may implement."""
@@ -86,6 +87,36 @@ def authplug_authenticate(
     :raises ProviderUnavailableError: the identity provider is unreachable.
 
     Stops at the first non-``None`` result. Implemented by the provider only.
+    """
+
+
+@hookspec(firstresult=True)
+def authplug_authenticate_fast(header: HeaderLookup) -> AnyUser | None:
+    """Authenticate a request synchronously, from what the provider already holds.
+
+    The fast path of stateless providers, as sessions have theirs. For a
+    provider with ``stateless = True``, the host calls this first on every
+    protected request, before it builds an :class:`~authplug.request.AuthRequest`
+    or a coroutine. Answer only from memory: a verified-token cache hit, a
+    token whose signature can be checked with a key already held. Never do
+    I/O here (no JWKS fetch, no database); never block.
+
+    Checked at start-up: the implementation must be a plain function (not
+    ``async def``) taking exactly ``header``. Not called for providers that
+    keep sessions, when extension plugins map users, or with debug tracing on
+    (those take the full path).
+
+    :param header: The request's headers: ``header("authorization")`` is the
+        first such header, decoded as latin-1, or ``None``.
+    :return: The user, when certain; ``None`` for anything else (no
+        credential, a rejected one, a key that must be fetched): the host
+        then calls ``authplug_authenticate``, which decides and answers
+        (a rejected credential is thus checked twice; only failures pay it).
+        Raising is a bug: it is logged with its traceback and the full path
+        decides.
+
+    Stops at the first non-``None`` result. Optional; implemented by the
+    provider only.
     """
 
 

@@ -15,10 +15,11 @@ with the same host refuse each other's revoked sessions at once.
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 
@@ -28,7 +29,8 @@ from authplug.debug import NULL_TRACER, Tracer, tracer_for
 from authplug.errors import AuthplugError, PluginLoadError
 from authplug.hookcalls import HookCalls
 from authplug.logout import LogoutTokens
-from authplug.request import AuthRequest
+from authplug.provider import AuthProvider
+from authplug.request import AuthRequest, HeaderLookup
 from authplug.responses import StatusResponses
 from authplug.results import AuthenticateResult
 from authplug.revocation import RevokedSessions, SessionRevocation
@@ -36,6 +38,7 @@ from authplug.routes import Route
 
 if TYPE_CHECKING:
     from authplug.access import AccessPolicy
+    from authplug.models import AnyUser
     from authplug.session import SessionManager
     from authplug.singleflight import SingleFlight
     from authplug.stores import UserStore
@@ -82,6 +85,10 @@ class Host:
         responses: The error answers (with the provider's declared challenge).
         revocation: Revoked sessions, in this process and in the store.
         logout_tokens: The logout form's anti-CSRF token keys.
+        fast_authenticate: The provider's ``authplug_authenticate_fast``
+            implementation, called directly (one provider answers provider
+            hooks, so no dispatch is needed); ``None`` for providers that keep
+            sessions or implement none.
     """
 
     config: AuthplugConfig
@@ -99,6 +106,7 @@ class Host:
     stateless: bool = False
     tracer: Tracer = NULL_TRACER
     responses: StatusResponses = field(default_factory=StatusResponses)
+    fast_authenticate: Callable[[HeaderLookup], AnyUser | None] | None = None
     _flights: dict[str, SingleFlight[Any]] = field(default_factory=dict, repr=False)
     _flights_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -238,6 +246,7 @@ def build_host(
             entry_point=info.name,
         ) from None
     stateless = provider_is_stateless(provider)
+    fast = _fast_path(pm, info) if stateless else None
     store = store if store is not None else MemoryUserStore()
     if not stateless:
         SessionRevocation.require_support(store)
@@ -264,7 +273,42 @@ def build_host(
             RevokedSessions(config.revocation_capacity), store, config.absolute_lifetime
         ),
         logout_tokens=LogoutTokens([k.get_secret_value() for k in config.cookie_keys]),
+        fast_authenticate=fast,
     )
+
+
+def _fast_path(
+    pm: pluggy.PluginManager, info: PluginInfo
+) -> Callable[[HeaderLookup], AnyUser | None] | None:
+    """The provider's ``authplug_authenticate_fast``, checked (synchronous, takes ``header``).
+
+    :raises PluginLoadError: it is ``async def`` or takes other arguments.
+    """
+    impls = pm.hook.authplug_authenticate_fast.get_hookimpls()
+    if not impls:
+        return None
+    impl = impls[-1]  # provider hooks have exactly one implementation (checked above)
+    function = cast("Callable[[HeaderLookup], AnyUser | None]", impl.function)
+    if getattr(function, "__func__", None) is AuthProvider.authplug_authenticate_fast:
+        # The base class's hookimpl only delegates: call the method it delegates to.
+        provider = cast("AuthProvider[Any, Any]", impl.plugin)
+        function = provider.authenticate_fast
+    if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
+        raise PluginLoadError(
+            f"provider {info.name!r}: authplug_authenticate_fast must be synchronous "
+            "(no I/O on the fast path; the async work belongs in authplug_authenticate)",
+            distribution=info.distribution,
+            version=info.version,
+            entry_point=info.name,
+        )
+    if tuple(impl.argnames) != ("header",):
+        raise PluginLoadError(
+            f"provider {info.name!r}: authplug_authenticate_fast must take exactly 'header'",
+            distribution=info.distribution,
+            version=info.version,
+            entry_point=info.name,
+        )
+    return function
 
 
 def provider_is_stateless(provider: object) -> bool:

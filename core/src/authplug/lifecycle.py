@@ -80,7 +80,7 @@ from authplug.errors import (
 from authplug.incidents import report_failure
 from authplug.logout import LOGOUT_PATH, Logout
 from authplug.models import AuthenticatedUser
-from authplug.request import AuthRequest, FlowRecord
+from authplug.request import AuthRequest, FlowRecord, HeaderLookup
 from authplug.responses import (
     Outcome,
     Proceed,
@@ -218,6 +218,26 @@ def _flow(flow: FlowTransactions | None) -> tuple[ResponseCookie, ...]:
     return flow.cookies() if flow is not None else ()
 
 
+_HEADER_KEYS: dict[str, bytes] = {}
+
+
+def _lookup(headers: Sequence[tuple[bytes, bytes]]) -> HeaderLookup:
+    """A :data:`~authplug.request.HeaderLookup` over ASGI-style header pairs."""
+
+    def header(name: str) -> str | None:
+        key = _HEADER_KEYS.get(name)
+        if key is None:
+            key = name.lower().encode("latin-1")
+            if len(_HEADER_KEYS) < 64:  # the few names providers ask for
+                _HEADER_KEYS[name] = key
+        for k, v in headers:
+            if k == key:
+                return v.decode("latin-1")
+        return None
+
+    return header
+
+
 class Lifecycle:
     """The per-request decision for one host (see the module docstring).
 
@@ -258,9 +278,18 @@ class Lifecycle:
         self.tracer = host.tracer
         self._responses = host.responses
         self._is_revoked = host.revocation.revoked.is_revoked
+        self._touch_after = host.sessions.touch_after
+        self._has_rules = bool(self._access.rules)
         # Stateless providers authenticate every request; debug tracing wants
         # every decision logged: both always take the full path.
         self._full_path_only = self._stateless or self.tracer.enabled
+        # A stateless provider's own fast path (issue #16): only when nothing
+        # needs the async path (extension hooks may be async) or a trace.
+        self._fast_authenticate = (
+            host.fast_authenticate
+            if self._stateless and not self._has_extensions and not self.tracer.enabled
+            else None
+        )
         self._logout = Logout(host, self._hooks, runtime)
         self._refresh_flight: SingleFlight[SessionUser] = host.single_flight(
             f"{runtime.name}:refresh", lambda: runtime.new_flight(clock)
@@ -324,10 +353,9 @@ class Lifecycle:
             return SessionState.DUE_REFRESH, read, None
         if now - session.validated_at >= self._validate_interval:
             return SessionState.DUE_VALIDATION, read, None
-        touched = self._sessions.touch(session, now)
-        if touched is not None or read.needs_reseal:
-            return SessionState.RESEAL, read, touched
-        if self._access.rules and self._access.decide(path, user) is Decision.DENY:
+        if read.needs_reseal or now - session.last_seen_at >= self._touch_after:
+            return SessionState.RESEAL, read, self._sessions.touch(session, now)
+        if self._has_rules and self._access.decide(path, user) is Decision.DENY:
             return SessionState.DENIED, read, None
         return SessionState.VALID, read, None
 
@@ -355,6 +383,54 @@ class Lifecycle:
         if state is SessionState.VALID and read.session is not None:
             return read.session.user
         return None
+
+    @property
+    def fast_path_reads_headers(self) -> bool:
+        """Whether :meth:`fast_user` asks the provider (give it a ``header`` lookup)."""
+        return self._fast_authenticate is not None
+
+    def fast_user(
+        self,
+        headers: Sequence[tuple[bytes, bytes]],
+        path: str,
+        header: HeaderLookup | None = None,
+    ) -> AuthenticatedUser[Any, Any] | None:
+        """The hot path of every protected request, synchronous: the user, or ``None``.
+
+        Session providers: :meth:`session_user`. Stateless providers: their
+        ``authplug_authenticate_fast`` (a verified-token cache hit, a token
+        checked with a key already held). ``None`` means the host calls
+        :meth:`protect`, which decides everything else.
+
+        :param headers: ASGI-style header pairs (for a session provider, the
+            ``cookie`` ones are enough).
+        :param path: The path inside the application, for access rules.
+        :param header: How a stateless provider reads headers (default: a
+            lookup over ``headers``, which must then be complete).
+        """
+        fast = self._fast_authenticate
+        if fast is None:
+            return self.session_user(headers, path)
+        try:
+            user: object = fast(header if header is not None else _lookup(headers))
+        except Exception as exc:  # a provider's bug: loud, and the full path decides
+            report_failure(exc, "authplug_authenticate_fast (the full path decided)")
+            return None
+        if user is None:
+            return None
+        if not isinstance(user, AuthenticatedUser):
+            report_failure(
+                ProviderError(
+                    f"authplug_authenticate_fast returned {type(user).__name__}",
+                    hook="authplug_authenticate_fast",
+                    code="provider_contract_violation",
+                ),
+                "authplug_authenticate_fast (the full path decided)",
+            )
+            return None
+        if self._access.rules and self._access.decide(path, user) is Decision.DENY:
+            return None
+        return user
 
     async def protect(
         self,

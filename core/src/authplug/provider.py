@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from authplug.errors import ForceUserToReauthenticateError
 from authplug.hookspecs import hookimpl
 from authplug.models import AuthDataT, AuthenticatedUser, CustomDataT
-from authplug.request import AuthRequest
+from authplug.request import AuthRequest, HeaderLookup
 from authplug.results import AuthenticateResult, Redirect
 from authplug.routes import Route
 
@@ -71,6 +71,16 @@ class AuthProvider(Generic[AuthDataT, CustomDataT]):
     ) -> AuthenticateResult | Awaitable[AuthenticateResult]:
         """Authenticate a request that has no session (see ``authplug_authenticate``)."""
         raise NotImplementedError(f"{type(self).__name__} must implement authenticate()")
+
+    def authenticate_fast(
+        self, header: HeaderLookup
+    ) -> AuthenticatedUser[AuthDataT, CustomDataT] | None:
+        """The synchronous fast path of a stateless provider (see ``authplug_authenticate_fast``).
+
+        Return the user when it can be answered from memory, without I/O;
+        ``None`` (the default) lets :meth:`authenticate` decide.
+        """
+        return None
 
     def validate_user(
         self, request: AuthRequest, user: AuthenticatedUser[AuthDataT, CustomDataT]
@@ -120,6 +130,13 @@ class AuthProvider(Generic[AuthDataT, CustomDataT]):
     ) -> AuthenticateResult | Awaitable[AuthenticateResult]:
         """Hook implementation: delegates to :meth:`authenticate`."""
         return self.authenticate(request)
+
+    @hookimpl
+    def authplug_authenticate_fast(
+        self, header: HeaderLookup
+    ) -> AuthenticatedUser[AuthDataT, CustomDataT] | None:
+        """Hook implementation: delegates to :meth:`authenticate_fast`."""
+        return self.authenticate_fast(header)
 
     @hookimpl
     def authplug_validate(

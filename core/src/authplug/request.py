@@ -7,14 +7,18 @@ provider serves Starlette, FastAPI, Flask and Django alike.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from http.cookies import SimpleCookie
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
-__all__ = ["AuthRequest", "FlowAccess", "FlowRecord"]
+__all__ = ["AuthRequest", "FlowAccess", "FlowRecord", "HeaderLookup"]
+
+HeaderLookup = Callable[[str], "str | None"]
+"""A request's headers as the synchronous fast path sees them: ``header("authorization")``
+returns the first header of that name (case-insensitive), decoded as latin-1, or ``None``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from authplug.host import host_or_load
 from authplug.lifecycle import MAX_AUTH_BODY, Lifecycle, PathKind
-from authplug.request import AuthRequest
+from authplug.request import AuthRequest, HeaderLookup
 from authplug.responses import Respond, mount_prefix
 from authplug.singleflight import SingleFlight, ThreadSingleFlight
 
@@ -240,7 +240,8 @@ class AuthMiddleware:
             ((b"cookie", cookie.encode("latin-1", "replace")),) if isinstance(cookie, str) else ()
         )
         if kind is PathKind.PROTECTED:
-            user = lifecycle.session_user(cookie_headers, path)
+            header = _environ_lookup(environ) if lifecycle.fast_path_reads_headers else None
+            user = lifecycle.fast_user(cookie_headers, path, header)
             if user is not None:
                 environ["authplug.user"] = user
                 return self.app(environ, start_response)
@@ -276,6 +277,19 @@ class AuthMiddleware:
             return start_response(status, headers, exc_info)
 
         return self.app(environ, start_with_cookies)
+
+
+def _environ_lookup(environ: Environ) -> HeaderLookup:
+    """A :data:`~authplug.request.HeaderLookup` over a WSGI environ (``HTTP_*`` keys)."""
+
+    def header(name: str) -> str | None:
+        key = name.upper().replace("-", "_")
+        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = "HTTP_" + key
+        value = environ.get(key)
+        return value if isinstance(value, str) else None
+
+    return header
 
 
 def _script_name(environ: Environ) -> str:

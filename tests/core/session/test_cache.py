@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from authplug.config import AuthplugConfig
 from authplug.session import SessionManager
 from authplug.session.cache import OpenedSessionCache
@@ -128,3 +130,27 @@ def test_cache_unit_bound() -> None:
     assert len(cache) == 2
     assert cache.get(bytes([9])) is not None
     assert cache.get(bytes([0])) is None
+
+
+@pytest.mark.parametrize("offset", [-61.0, -60.0, 0.0, 99.0, 100.0, 101.0, 149.0, 151.0])
+def test_a_hit_decides_every_instant_as_the_full_path_does(
+    config_factory: Callable[..., AuthplugConfig],
+    user_factory: Callable[..., Any],
+    now: float,
+    counting_manager: Any,
+    offset: float,
+) -> None:
+    """The window folded into a cache entry gives the same answers as the checks it folds."""
+    cached, _ = counting_manager(config_factory(idle_timeout=100, absolute_lifetime=150))
+    cold, _ = counting_manager(
+        config_factory(idle_timeout=100, absolute_lifetime=150, session_cache_size=0)
+    )
+    session = cached.new_session(user_factory(), now)
+    session = session.model_copy(update={"last_seen_at": now + 40})  # idle ends at +140
+    (cookie,) = cached.write(session)
+    headers = header(cookie.name, cookie.value)
+    assert cached.read(headers, now + 40).session is not None  # warm the cache
+    hit = cached.read(headers, now + offset + 40)
+    full = cold.read(headers, now + offset + 40)
+    assert (hit.session is None) == (full.session is None)
+    assert hit.outcome == full.outcome

@@ -366,22 +366,6 @@ def test_secure_name_is_not_read_by_a_plain_http_manager(
     assert step(dev_manager, browser.headers(), now).consume(txn) is None
 
 
-def test_legacy_single_flow_cookie_is_cleared(manager: SessionManager, now: float) -> None:
-    """A browser may still hold the list-holding cookie of earlier versions."""
-    legacy = manager.flow_cookie_name
-    browser = Browser({legacy: "AQAAAA-whatever", "theme": "dark"})
-    flow = step(manager, browser.headers(), now)
-    assert flow.changed
-    assert flow.present_names == (legacy,)
-    assert cleared(flow.cookies()) == {legacy}
-    txn = flow.begin({"k": "v"})
-    browser.receive(flow.cookies())
-    assert set(browser.cookies) == {"theme", manager.policy.flow_txn_name(txn)}
-
-
-# -- bounds ---------------------------------------------------------------------------------
-
-
 def test_untouched_flow_writes_nothing_and_decrypts_nothing(
     counted: tuple[SessionManager, Any], now: float
 ) -> None:
@@ -543,17 +527,11 @@ def test_flow_cookie_content_is_encrypted(manager: SessionManager, now: float) -
 # -- clear and attributes -------------------------------------------------------------------
 
 
-def test_clear_removes_every_present_flow_cookie_and_the_legacy_name(
-    manager: SessionManager, now: float
-) -> None:
+def test_clear_removes_every_present_flow_cookie(manager: SessionManager, now: float) -> None:
     browser = Browser({"theme": "dark"})
     txns = [started(manager, browser, now + i) for i in range(3)]
-    browser.cookies[manager.flow_cookie_name] = "legacy"
     names = manager.flow_cookie_names(browser.headers())
-    assert set(names) == {
-        *(manager.policy.flow_txn_name(t) for t in txns),
-        manager.flow_cookie_name,
-    }
+    assert set(names) == {manager.policy.flow_txn_name(t) for t in txns}
     assert names == step(manager, browser.headers(), now).present_names
     out = manager.clear(2, names)
     assert [c.name for c in out[:2]] == [manager.policy.chunk_name(0), manager.policy.chunk_name(1)]
@@ -561,8 +539,16 @@ def test_clear_removes_every_present_flow_cookie_and_the_legacy_name(
     browser.receive(out)
     assert browser.cookies == {"theme": "dark"}
     assert all(c.max_age == 0 and c.value == "" and c.secure for c in out)
-    # Without the request's names, the legacy name is still cleared.
-    assert manager.flow_cookie_name in cleared(manager.clear(0))
+
+
+def test_the_bare_base_name_is_not_a_flow_cookie(manager: SessionManager, now: float) -> None:
+    """Only ``<base>.<txn_id>`` names are flow cookies (the never-released single
+    list-holding cookie is gone): a bare base name is somebody else's cookie."""
+    browser = Browser({manager.flow_cookie_name: "AQAAAA-whatever", "theme": "dark"})
+    flow = step(manager, browser.headers(), now)
+    assert not flow.changed
+    assert flow.present_names == ()
+    assert flow.cookies() == ()
 
 
 def _attributes(cookie: ResponseCookie) -> tuple[str, dict[str, str]]:

@@ -112,13 +112,14 @@ def test_stale_chunks_are_cleared_when_the_session_shrinks(
     assert manager.read(stale, now).session is None
 
 
-def test_clear_deletes_every_chunk_and_the_flow_cookie(manager: SessionManager) -> None:
+def test_clear_deletes_every_chunk_and_the_flow_cookies(manager: SessionManager) -> None:
     names = [c.name for c in manager.clear(0)]
-    assert names == [manager.policy.chunk_name(0), manager.flow_cookie_name]
-    cleared = manager.clear(3)
+    assert names == [manager.policy.chunk_name(0)]
+    flow = manager.policy.flow_txn_name("q3VvKx0c1Yd6tS2mH9bQzA")
+    cleared = manager.clear(3, [flow])
     assert [c.name for c in cleared] == [
         *(manager.policy.chunk_name(i) for i in range(3)),
-        manager.flow_cookie_name,
+        flow,
     ]
     for cookie in cleared:
         _, value, attributes = parse_set_cookie(cookie.header_value())

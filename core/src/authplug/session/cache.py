@@ -11,10 +11,12 @@ Why this is safe:
   spliced value is a different key and goes through the full strict path, so
   nothing that would be refused can be served from the cache.
 * Only what opening proved is cached: the immutable
-  :class:`~authplug.session.payload.SessionData` and whether an older key
-  sealed it. Every per-request check still runs on a hit: idle and absolute
-  lifetimes, timestamps from the future, revocation of the session id (in the
-  lifecycle), validation and refresh when due.
+  :class:`~authplug.session.payload.SessionData`, whether an older key
+  sealed it, and the window of time in which its timestamps pass the
+  lifetime and clock-skew checks (computed from the payload once). Every
+  per-request check still runs on a hit: idle and absolute lifetimes and
+  timestamps from the future (against that window), revocation of the
+  session id (in the lifecycle), validation and refresh when due.
 * It is bounded (``session_cache_size`` entries, oldest dropped first) and
   per process. It holds what the session cookie holds, in this process's
   memory only, as the request being served does anyway.
@@ -23,13 +25,29 @@ Why this is safe:
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING, NamedTuple
 
-from authplug.session.payload import SessionData
+if TYPE_CHECKING:
+    from authplug.session.manager import SessionRead
 
-__all__ = ["OpenedSessionCache"]
+__all__ = ["Opened", "OpenedSessionCache"]
 
-Opened = tuple[SessionData, bool]
-"""An opened session and whether an older key of the ring sealed it."""
+
+class Opened(NamedTuple):
+    """What a sealed value opened to.
+
+    Attributes:
+        read: The valid :class:`~authplug.session.manager.SessionRead` it
+            gives (the session, whether an older key sealed it, its chunk count).
+        earliest: First instant (epoch seconds) at which no timestamp of the
+            session lies beyond the accepted clock skew.
+        latest: Last instant at which neither its idle nor its absolute
+            lifetime has ended.
+    """
+
+    read: SessionRead
+    earliest: float
+    latest: float
 
 
 class OpenedSessionCache:

@@ -53,8 +53,7 @@ class CookiePolicy:
         session_name: Effective base name of the session cookie; chunks are
             ``<session_name>.0``, ``<session_name>.1``, ...
         flow_name: Effective base name of the flow cookies: transaction
-            ``txn_id`` is stored in ``<flow_name>.<txn_id>``. The bare name is
-            the single flow cookie of earlier versions, only ever cleared.
+            ``txn_id`` is stored in ``<flow_name>.<txn_id>``.
         session_max_age: ``Max-Age`` of session chunks (the absolute lifetime).
         flow_max_age: ``Max-Age`` of the flow cookies.
         max_chunks: Most chunks one session may use.

@@ -52,8 +52,6 @@ Work per request is bounded:
   ``begin``, which is rare.
 * A value longer than a flow cookie can be is dropped before decoding; a
   duplicated name is unusable. Unusable cookies are cleared when touched.
-* The bare base name (the single list-holding flow cookie of earlier
-  versions) is cleared whenever a request carries it.
 
 Cross-site mode: a SAML HTTP-POST ACS or an OIDC ``response_mode=form_post``
 callback is a cross-site POST (the IdP's page submits a form to us), which
@@ -137,13 +135,10 @@ class FlowScan(NamedTuple):
     Attributes:
         cookies: ``(txn_id, value)`` in header order (a duplicated name
             appears twice); at most :data:`SCAN_LIMIT` cookies were read.
-        legacy: The request carried the bare base name (earlier versions'
-            single flow cookie).
         overflow: More flow cookies came than were read.
     """
 
     cookies: tuple[tuple[str, bytes], ...] = ()
-    legacy: bool = False
     overflow: bool = False
 
 
@@ -151,7 +146,7 @@ _NO_FLOWS = FlowScan()
 
 
 def scan_flow_cookies(headers: Sequence[tuple[bytes, bytes]], base_name: str) -> FlowScan:
-    """Find the flow cookies named ``<base_name>.<txn_id>`` (and ``base_name``). Never raises.
+    """Find the flow cookies named ``<base_name>.<txn_id>``. Never raises.
 
     Names under the base name that are not a well-formed transaction id are
     ignored (never echoed back in a ``Set-Cookie``).
@@ -164,18 +159,15 @@ def scan_flow_cookies(headers: Sequence[tuple[bytes, bytes]], base_name: str) ->
         return _NO_FLOWS
     if not found:
         return _NO_FLOWS
-    legacy = False
     cookies: list[tuple[str, bytes]] = []
     for suffix, value in found[:SCAN_LIMIT]:
-        if not suffix:
-            legacy = True
-        elif (
+        if (
             len(suffix) == 1 + TXN_ID_LENGTH
             and suffix[0] == _DOT
             and _TXN_ID_BYTES.fullmatch(suffix, 1) is not None
         ):
             cookies.append((suffix[1:].decode("ascii"), value))
-    return FlowScan(tuple(cookies), legacy, overflow)
+    return FlowScan(tuple(cookies), overflow)
 
 
 class FlowTransactions:
@@ -204,7 +196,6 @@ class FlowTransactions:
         "_cleared",
         "_headers",
         "_keyring",
-        "_legacy",
         "_lifetime",
         "_new",
         "_now",
@@ -231,7 +222,6 @@ class FlowTransactions:
         self._lifetime = lifetime
         self._headers = headers
         self._budget = policy.flow_value_budget(TXN_ID_LENGTH)
-        self._legacy = scan.legacy
         self._overflow = scan.overflow
         present: dict[str, bytes | None] = {}
         for txn_id, value in scan.cookies:
@@ -251,7 +241,7 @@ class FlowTransactions:
     @property
     def changed(self) -> bool:
         """Whether the response must set or clear any flow cookie."""
-        return bool(self._new or self._cleared or self._legacy)
+        return bool(self._new or self._cleared)
 
     @property
     def pending(self) -> int:
@@ -265,11 +255,8 @@ class FlowTransactions:
 
     @property
     def present_names(self) -> tuple[str, ...]:
-        """Names of the flow cookies the request carried (the legacy name included)."""
-        names = [self._policy.flow_txn_name(txn_id) for txn_id in self._present]
-        if self._legacy:
-            names.append(self._policy.flow_name)
-        return tuple(names)
+        """Names of the flow cookies the request carried."""
+        return tuple(self._policy.flow_txn_name(txn_id) for txn_id in self._present)
 
     # -- transactions ----------------------------------------------------------
 
@@ -335,8 +322,6 @@ class FlowTransactions:
             policy.clear(policy.flow_txn_name(txn_id), cross_site=cross_site)
             for txn_id, cross_site in self._cleared.items()
         )
-        if self._legacy:
-            out.append(policy.clear(policy.flow_name))
         return tuple(out)
 
     # -- internals -------------------------------------------------------------

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from authplug.config import AuthplugConfig
 from authplug.models import AuthenticatedUser
 from authplug.results import ResponseCookie
-from authplug.session.cache import OpenedSessionCache
+from authplug.session.cache import Opened, OpenedSessionCache
 from authplug.session.chunks import ChunkScan, read_chunks, split_value
 from authplug.session.codec import SessionCodec
 from authplug.session.cookie_policy import CookiePolicy
@@ -86,8 +86,7 @@ class SessionManager:
             prefixed when cookies are secure); chunks are ``<name>.0``, ...
         flow_cookie_name: Effective base name of the flow cookies: each login
             transaction has its own, ``<flow_cookie_name>.<txn_id>`` (see
-            :mod:`authplug.session.flow`); the bare name is the single flow
-            cookie of earlier versions, cleared by :meth:`clear`.
+            :mod:`authplug.session.flow`).
         policy: Cookie names, attributes and budgets.
         keyring: The key ring.
     """
@@ -164,9 +163,18 @@ class SessionManager:
                 except ValidationError:
                     return self._reject(scan, "invalid")
                 if cache is not None:
-                    cache.put(scan.value, (session, old_key))
+                    cache.put(scan.value, self._opened(session, old_key, scan.chunk_count))
             else:
-                session, old_key = cached
+                # The checks below, folded once per opened value into one window
+                # [earliest, latest]; outside it they run one by one to say why.
+                if (
+                    cached.earliest <= now <= cached.latest
+                    and cached.read.chunk_count == scan.chunk_count
+                ):
+                    return cached.read
+                if cached.read.session is None:
+                    return self._reject(scan, "error")
+                session, old_key = cached.read.session, cached.read.needs_reseal
             if not (
                 session.created_at <= now + CLOCK_SKEW
                 and session.last_seen_at <= now + CLOCK_SKEW
@@ -188,6 +196,24 @@ class SessionManager:
         except Exception:  # a hostile cookie is "no session", never a 500
             return self._reject(scan, "error")
 
+    def _opened(self, session: SessionData, old_key: bool, chunk_count: int) -> Opened:
+        """The cache entry for a value that opened to ``session``: its read and valid window.
+
+        Valid at ``now`` when no timestamp is more than :data:`CLOCK_SKEW`
+        ahead of it (``earliest``) and neither the idle nor the absolute
+        lifetime has ended (``latest``): the same checks :meth:`read` makes.
+        """
+        read = SessionRead(
+            session=session,
+            clear=(),
+            needs_reseal=old_key,
+            chunk_count=chunk_count,
+            outcome="valid",
+        )
+        earliest = max(session.created_at, session.last_seen_at, session.validated_at) - CLOCK_SKEW
+        latest = min(session.last_seen_at + self._idle, session.created_at + self._absolute)
+        return Opened(read, earliest, latest)
+
     def _reject(self, scan: ChunkScan | None, outcome: ReadOutcome) -> SessionRead:
         indices = scan.indices if scan is not None and scan.indices else (0,)
         clears = tuple(self.policy.clear(self.policy.chunk_name(i)) for i in indices)
@@ -199,6 +225,11 @@ class SessionManager:
     def new_session(self, user: AuthenticatedUser[Any, Any], now: float) -> SessionData:
         """A new session for ``user`` at login: fresh ``sid``, all times ``now``."""
         return SessionData.start(user, now)
+
+    @property
+    def touch_after(self) -> float:
+        """Seconds after ``last_seen_at`` from which :meth:`touch` re-seals a session."""
+        return self._touch_after
 
     def touch(self, session: SessionData, now: float) -> SessionData | None:
         """A copy with ``last_seen_at=now`` when re-sealing is worth it, else ``None``.
@@ -239,12 +270,10 @@ class SessionManager:
         """Delete every session chunk (at least chunk 0) and the flow cookies.
 
         :param chunk_count: How many chunk names the request used.
-        :param flow_names: The request's flow cookies
-            (:meth:`flow_cookie_names`); the bare flow base name (earlier
-            versions' single flow cookie) is always cleared.
+        :param flow_names: The request's flow cookies (:meth:`flow_cookie_names`).
         """
         cookies = [self.policy.clear(self.policy.chunk_name(i)) for i in range(max(1, chunk_count))]
-        names = dict.fromkeys((self.flow_cookie_name, *flow_names))
+        names = dict.fromkeys(flow_names)
         cookies.extend(self.policy.clear(name) for name in names)
         return tuple(cookies)
 
@@ -284,11 +313,7 @@ class SessionManager:
     def flow_cookie_names(self, headers: Sequence[tuple[bytes, bytes]]) -> tuple[str, ...]:
         """Names of the flow cookies a request carried, for :meth:`clear`. Never raises.
 
-        Decrypts nothing; at most :data:`~authplug.session.flow.SCAN_LIMIT`
-        names (plus the bare base name when present).
+        Decrypts nothing; at most :data:`~authplug.session.flow.SCAN_LIMIT` names.
         """
         scan = scan_flow_cookies(headers, self.flow_cookie_name)
-        names = dict.fromkeys(self.policy.flow_txn_name(txn_id) for txn_id, _ in scan.cookies)
-        if scan.legacy:
-            names[self.flow_cookie_name] = None
-        return tuple(names)
+        return tuple(dict.fromkeys(self.policy.flow_txn_name(txn_id) for txn_id, _ in scan.cookies))

@@ -1,0 +1,155 @@
+"""``build_user`` builds without pydantic validation, yet never a malformed user (issue #16).
+
+The audited function must accept exactly what ``AuthenticatedUser.model_validate``
+accepts (and build an equal user), and refuse what it refuses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from authplug.claims import ClaimMapping, map_claims
+from authplug.errors import NotAuthenticatedError
+from authplug.models import AuthenticatedUser, StrMap
+from authplug.user_build import build_user
+
+User = AuthenticatedUser[StrMap, StrMap]
+
+GOOD: dict[str, Any] = {
+    "user_id": "u-1",
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "user_type": "internal-user",
+    "roles": ("pika:reader",),
+    "custom_data": {"email": "ada@example.com"},
+    "auth_data": {"exp": "1700000000", "iss": "https://id.example"},
+    "features": ("history",),
+}
+
+
+def _validated(values: dict[str, Any]) -> User | None:
+    try:
+        return User.model_validate(values)
+    except ValidationError:
+        return None
+
+
+def _built(values: dict[str, Any]) -> User | None:
+    try:
+        return build_user(**values)
+    except ValueError:
+        return None
+
+
+def test_a_good_user_is_built_equal_to_the_validated_one() -> None:
+    built = build_user(**GOOD)
+    validated = User.model_validate(GOOD)
+    assert built == validated
+    assert built.model_dump_json() == validated.model_dump_json()
+    assert built.tool_view() == validated.tool_view()
+    assert "ada@example.com" in built.tool_view().model_dump_json()
+    assert "1700000000" not in repr(built)
+
+
+BAD: list[tuple[str, object]] = [
+    ("user_id", ""),
+    ("user_id", "x" * 513),
+    ("user_id", 7),
+    ("user_id", None),
+    ("user_id", b"bytes"),  # pydantic's lax mode would decode it; build_user takes only text
+    ("first_name", "x" * 513),
+    ("first_name", 1.5),
+    ("last_name", ["list"]),
+    ("user_type", "admin-user"),
+    ("user_type", None),
+    ("roles", ("ok", 3)),
+    ("roles", ("x" * 16385,)),
+    ("custom_data", {"k": 1}),
+    ("custom_data", {"k": None}),
+    ("custom_data", {1: "v"}),
+    ("custom_data", {"k": "x" * 16385}),
+    ("custom_data", "not a map"),
+    ("auth_data", {"exp": 1700000000}),
+    ("features", ("",)),
+    ("features", ("x" * 65,)),
+    ("features", tuple(f"f{i}" for i in range(65))),
+    ("features", (1,)),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), BAD, ids=[f"{f}={v!r:.20}" for f, v in BAD])
+def test_a_bad_value_is_refused_as_the_model_refuses_it(field: str, value: object) -> None:
+    values = {**GOOD, field: value}
+    if not isinstance(value, bytes):
+        assert _validated(values) is None, "the test value should be one the model refuses"
+    with pytest.raises(ValueError, match=field) as info:
+        build_user(**values)
+    assert str(value)[:40] not in str(info.value) or str(value) in ("", "None", "1", "7")
+
+
+def test_a_bad_claim_cannot_produce_a_malformed_user() -> None:
+    mapping = ClaimMapping(custom_data={"email": "email"}, features="features")
+    base = {"sub": "u-1", "iss": "https://id.example"}
+    for claims in (
+        {**base, "sub": "x" * 600},
+        {**base, "sub": ""},
+        {**base, "sub": 12},
+        {**base, "given_name": 5},
+        {**base, "features": ["ok", "y" * 70]},
+        {**base, "email": "e" * 20000},
+    ):
+        with pytest.raises(NotAuthenticatedError) as info:
+            map_claims(claims, mapping)
+        assert info.value.code == "invalid_claims"
+        assert "x" * 20 not in info.value.message
+
+
+_text = st.one_of(
+    st.text(max_size=20),
+    st.text(min_size=500, max_size=520),
+    st.integers(),
+    st.none(),
+    st.binary(max_size=4),
+)
+_maps = st.one_of(
+    st.none(),
+    st.dictionaries(st.text(max_size=5), st.one_of(st.text(max_size=5), st.integers()), max_size=3),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    user_id=_text,
+    first_name=_text,
+    last_name=_text,
+    user_type=st.sampled_from(["internal-user", "external-user", "other", ""]),
+    roles=st.lists(st.one_of(st.text(max_size=8), st.integers()), max_size=3),
+    custom_data=_maps,
+    auth_data=_maps,
+    features=st.lists(
+        st.one_of(st.text(max_size=8), st.text(min_size=60, max_size=70)), max_size=3
+    ),
+)
+def test_build_user_never_accepts_what_validation_refuses(**values: Any) -> None:
+    """What build_user builds, validation builds equal; what validation refuses, it refuses.
+
+    (It may refuse more: pydantic's lax mode turns bytes into text, build_user
+    takes only real strings.)
+    """
+    built, validated = _built(values), _validated(values)
+    if validated is None:
+        assert built is None, values
+    if built is not None:
+        assert built == validated
+    texts = (values["user_id"], values["first_name"], values["last_name"], *values["roles"])
+    maps = [m for m in (values["custom_data"], values["auth_data"]) if m is not None]
+    plain = all(isinstance(v, str) for v in texts) and all(
+        isinstance(x, str) for m in maps for x in m.values()
+    )
+    if plain and validated is not None:
+        assert built is not None, values  # on plain text the two agree both ways
