@@ -20,8 +20,6 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 
-from authplug.fetch import FetchError
-
 pytestmark = pytest.mark.anyio
 
 APP = "https://app.test"
@@ -457,9 +455,3 @@ async def test_discovery_unreachable_is_a_503_naming_the_host(
     response = await app.client.get("/private", headers={"accept": "text/html"})
     refused(app, response, status=503)
     assert idp.url.removeprefix("http://") in response.text
-
-
-def test_fetch_error_is_what_the_provider_maps() -> None:
-    """The typed error every outbound failure arrives as (used above through the provider)."""
-    error = FetchError("idp.example", "no complete answer within 1 s")
-    assert str(error) == "idp.example: no complete answer within 1 s"

@@ -56,7 +56,7 @@ from authplug.errors import (
     NotAuthenticatedError,
     ProviderUnavailableError,
 )
-from authplug.fetch import FetchError, fetch_async
+from authplug.fetch import FetchError, OutboundRequest, fetch_async
 from authplug.models import AuthenticatedUser, StrMap
 from authplug.provider import AuthProvider
 from authplug.request import AuthRequest
@@ -515,8 +515,6 @@ class OAuthProvider(AuthProvider[StrMap, StrMap]):
 
     async def _clock_skew(self, metadata: ServerMetadata) -> list[str]:
         """Compare this machine's clock with the ``Date`` header of the server's answer."""
-        from authplug.fetch import OutboundRequest
-
         url = (
             discovery_request(self.oauth).url
             if self.oauth.issuer is not None
