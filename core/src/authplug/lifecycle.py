@@ -637,10 +637,12 @@ class Lifecycle:
             result = await self._hooks.authenticate(request)
         except NotAuthenticatedError as exc:
             return self._responses.unauthenticated(
-                request, exc, merge_cookies(cookies, _flow(flow))
+                request, exc, merge_cookies(cookies, _flow(flow) if browser else ())
             )
         except AuthplugError as exc:
-            return self._responses.error(request, exc, merge_cookies(cookies, _flow(flow)))
+            return self._responses.error(
+                request, exc, merge_cookies(cookies, _flow(flow) if browser else ())
+            )
         if isinstance(result, Authenticated):
             if self._stateless:
                 user: AuthenticatedUser[Any, Any] = result.user
@@ -653,10 +655,12 @@ class Lifecycle:
                 session.user,
                 merge_cookies(cookies, result.cookies, login_cookies, _flow(flow)),
             )
+        if isinstance(result, Redirect) and not browser:
+            # Only a browser being sent to log in starts a login transaction:
+            # an API client's 401 carries no flow or provider login cookie.
+            return self._responses.not_authenticated_json(request, cookies)
         out = merge_cookies(cookies, result.cookies, _flow(flow))
         if isinstance(result, Redirect):
-            if not browser:
-                return self._responses.not_authenticated_json(request, out)
             return redirect(app_location(request.root_path, result.location), out, result.status)
         return provider_response(result, out)
 
