@@ -216,7 +216,7 @@ class SessionManager:
 
     def _reject(self, scan: ChunkScan | None, outcome: ReadOutcome) -> SessionRead:
         indices = scan.indices if scan is not None and scan.indices else (0,)
-        clears = tuple(self.policy.clear(self.policy.chunk_name(i)) for i in indices)
+        clears = tuple(self.policy.clear_chunk(i) for i in indices)
         count = scan.chunk_count if scan is not None else 0
         return SessionRead(session=None, clear=clears, chunk_count=count, outcome=outcome)
 
@@ -260,10 +260,7 @@ class SessionManager:
         """
         values = split_value(self._seal(session), self._budgets)
         cookies = [self.policy.session_cookie(i, v) for i, v in enumerate(values)]
-        cookies.extend(
-            self.policy.clear(self.policy.chunk_name(i))
-            for i in range(len(values), previous_chunk_count)
-        )
+        cookies.extend(self.policy.clear_chunk(i) for i in range(len(values), previous_chunk_count))
         return tuple(cookies)
 
     def clear(self, chunk_count: int, flow_names: Iterable[str] = ()) -> tuple[ResponseCookie, ...]:
@@ -272,7 +269,7 @@ class SessionManager:
         :param chunk_count: How many chunk names the request used.
         :param flow_names: The request's flow cookies (:meth:`flow_cookie_names`).
         """
-        cookies = [self.policy.clear(self.policy.chunk_name(i)) for i in range(max(1, chunk_count))]
+        cookies = [self.policy.clear_chunk(i) for i in range(max(1, chunk_count))]
         names = dict.fromkeys(flow_names)
         cookies.extend(self.policy.clear(name) for name in names)
         return tuple(cookies)
