@@ -70,6 +70,9 @@ class CookiePolicy:
         max_chunks: Most chunks one session may use.
         session_domain: ``Domain`` of the session chunks (``cookie_domain``);
             ``None``: host-only.
+        header_limit: Every ``Set-Cookie`` value stays shorter than this
+            (:data:`MAX_HEADER_VALUE`). Not configurable: tests raise it to
+            show what a browser does with an oversized chunk (drops it).
     """
 
     secure: bool
@@ -79,6 +82,7 @@ class CookiePolicy:
     flow_max_age: int
     max_chunks: int
     session_domain: str | None = None
+    header_limit: int = MAX_HEADER_VALUE
 
     @classmethod
     def from_config(cls, config: AuthplugConfig) -> CookiePolicy:
@@ -158,7 +162,7 @@ class CookiePolicy:
     def chunk_value_budget(self, index: int) -> int:
         """Most value bytes chunk ``index`` may hold (header value stays < 4096)."""
         overhead = len(self.session_cookie(index, "").header_value())
-        return MAX_HEADER_VALUE - 1 - overhead
+        return self.header_limit - 1 - overhead
 
     def flow_value_budget(self, txn_id_length: int) -> int:
         """Most value bytes a flow cookie may hold (header value stays < 4096).
@@ -169,4 +173,4 @@ class CookiePolicy:
             len(self.flow_cookie("x" * txn_id_length, "", cross_site=mode).header_value())
             for mode in (False, True)
         )
-        return MAX_HEADER_VALUE - 1 - overhead
+        return self.header_limit - 1 - overhead

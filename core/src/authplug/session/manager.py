@@ -79,6 +79,8 @@ class SessionManager:
         (tests wrap its cipher objects).
     :param cookieless: The provider sets no session cookie (bearer tokens):
         no warning about an ephemeral development key.
+    :param policy: Use this cookie policy instead of the one ``config``
+        describes (tests raise its ``header_limit``).
     :raises ConfigError: the keys are unusable.
 
     Attributes:
@@ -113,11 +115,12 @@ class SessionManager:
         *,
         keyring: KeyRing | None = None,
         cookieless: bool = False,
+        policy: CookiePolicy | None = None,
     ) -> None:
         self.keyring = (
             keyring if keyring is not None else KeyRing.from_config(config, quiet=cookieless)
         )
-        self.policy = CookiePolicy.from_config(config)
+        self.policy = policy if policy is not None else CookiePolicy.from_config(config)
         self.cookie_name = self.policy.session_name
         self.flow_cookie_name = self.policy.flow_name
         self._name_bytes = self.cookie_name.encode("ascii")
