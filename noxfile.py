@@ -110,6 +110,14 @@ def interop(session: nox.Session) -> None:
 
 
 @nox.session
+def fuzz(session: nox.Session) -> None:
+    """The property-based tests with many random examples (FUZZ_EXAMPLES, default 3000 each)."""
+    _install_all(session, "test")
+    session.env["HYPOTHESIS_PROFILE"] = "fuzz"
+    session.run("pytest", "tests", "-m", "fuzz", *session.posargs)
+
+
+@nox.session
 def demo(session: nox.Session) -> None:
     """Run the demo app (mock provider, SQLite store) on http://127.0.0.1:8000."""
     session.install("-e", "./core[demo]", "-e", "./plugins/mock")

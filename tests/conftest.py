@@ -2,11 +2,18 @@
 
 Used wherever a test needs a real server on 127.0.0.1 (JWKS endpoints, and
 the ``jku``/``x5u`` targets that must never be contacted).
+
+Also the Hypothesis profiles of the property-based (``fuzz``-marked) tests:
+``default`` runs a bounded, derandomised number of examples in the normal
+test run (the same examples every run, so CI never flakes on a new one);
+``fuzz`` (``HYPOTHESIS_PROFILE=fuzz``, what ``nox -s fuzz`` sets) runs many
+random examples and keeps failures in ``.hypothesis/`` to replay them.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -15,6 +22,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "default", max_examples=60, deadline=None, derandomize=True, database=None
+)
+settings.register_profile(
+    "fuzz",
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "3000")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @dataclass

@@ -7,10 +7,14 @@ and asks it. Rules are deny-by-default: a rule naming no roles and no user
 types lets nobody in. Several rules for the same prefix are alternatives: the
 user may enter when any of them allows.
 
-Request paths are normalised before matching (repeated slashes collapsed,
-``.``/``..`` segments resolved), so ``//admin`` or ``/public/../admin`` cannot
-slip past an ``/admin`` rule. Matching is case-sensitive, like the routers of
-Starlette, FastAPI, Flask and Django.
+The hosts never ask about an ambiguous path: :mod:`authplug.request_path`
+refuses (400) every path with ``.``/``..`` or empty segments, backslashes,
+encoded separators or control characters before any decision, so the path
+the rules judge is the one the application's router dispatches. The policy
+still normalises what it is given (repeated slashes collapsed, ``.``/``..``
+resolved) for direct callers; for every path the hosts let through that is a
+no-op. Matching is case-sensitive, like the routers of Starlette, FastAPI,
+Litestar, Flask and Django.
 """
 
 from __future__ import annotations

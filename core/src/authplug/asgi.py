@@ -7,6 +7,10 @@ calls the application with the user in ``scope["authplug.user"]`` (and in
 appending any ``Set-Cookie`` headers to the application's
 ``http.response.start``.
 
+* every path is first checked by :mod:`authplug.request_path`: an ambiguous
+  one (dot or empty segments, backslashes, encoded separators, control
+  characters) is answered 400 (a websocket handshake is refused) before
+  any other decision;
 * ``http``: public paths pass untouched; ``/auth/*`` is answered by the
   lifecycle (the body is read only there: a ``Content-Length`` over
   :data:`~authplug.lifecycle.MAX_AUTH_BODY` is a 413 before reading, and so
@@ -125,9 +129,12 @@ class AuthMiddleware:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         lifecycle = self.lifecycle
         path = _app_path(scope)
-        kind = lifecycle.classify(path)
+        kind = lifecycle.classify(path, scope.get("raw_path"))
         if kind is PathKind.PUBLIC:
             await self.app(scope, receive, send)
+            return
+        if kind is PathKind.REFUSED:
+            await _send_response(send, lifecycle.refuse_path(self._request(scope, path)))
             return
         if kind is PathKind.PROTECTED:
             user = lifecycle.fast_user(scope["headers"], path)
@@ -168,10 +175,15 @@ class AuthMiddleware:
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         lifecycle = self.lifecycle
         path = _app_path(scope)
-        if lifecycle.classify(path) is PathKind.PUBLIC:
+        kind = lifecycle.classify(path, scope.get("raw_path"))
+        if kind is PathKind.PUBLIC:
             await self.app(scope, receive, send)
             return
-        outcome = await lifecycle.protect(self._request(scope, path))
+        outcome = (
+            None
+            if kind is PathKind.REFUSED
+            else await lifecycle.protect(self._request(scope, path))
+        )
         if isinstance(outcome, Proceed):
             _attach(scope, outcome.user)
             await self.app(scope, receive, send)

@@ -6,7 +6,8 @@ Subcommands:
   (name, distribution, version, summary); no plugin is imported.
 * ``check``: validate the configuration and the selected provider's settings,
   and ask the provider to check its identity provider is reachable; exits 1
-  listing every problem.
+  listing every problem. It changes nothing on disk: the default SQLite
+  store's file is checked if it exists, never created.
 * ``keygen``: print a new random cookie key for ``AUTHPLUG_COOKIE_KEYS``.
 * ``demo [--host ADDR] [--port N]``: run the demo app (mock provider, SQLite
   store) on 127.0.0.1:8000; needs ``pip install 'authplug[demo]'``.
@@ -22,7 +23,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from authplug.host import Host
 
 __all__ = ["main"]
 
@@ -74,10 +78,9 @@ def _check(out: TextIO, err: TextIO) -> int:
     import asyncio
 
     from authplug.errors import AuthplugError
-    from authplug.loader import load
 
     try:
-        host = load()
+        host, where = _load_without_writing()
     except AuthplugError as exc:
         err.write(f"authplug check: FAILED\n{exc.message}\n")
         return 1
@@ -94,12 +97,48 @@ def _check(out: TextIO, err: TextIO) -> int:
         out.write(
             f"authplug check: OK\n  provider: {info.name} "
             f"({info.distribution or '?'} {info.version or '?'})\n"
-            f"  env: {host.config.env}\n  store: {host.config.store}\n"
+            f"  env: {host.config.env}\n  store: {host.config.store}"
+            f"{f' ({where})' if where else ''}\n"
             f"  extensions: {', '.join(e.name for e in host.extensions) or 'none'}\n"
         )
         return 0
     finally:
         host.close()
+
+
+def _load_without_writing() -> tuple[Host, str | None]:
+    """Load the host as ``check`` needs it: the SQLite store probed, never created.
+
+    A check changes nothing on disk: the host is loaded with a throw-away
+    in-memory store (so every configuration problem is still reported at
+    once), and with ``store = "sqlite"`` the store's options and an existing
+    file are checked by :func:`authplug.stores.sqlite.probe` instead of
+    opening (and creating) the file. Any other store is opened as the
+    application would open it. Returns the host and where the store lives.
+    """
+    from authplug.errors import ConfigError
+    from authplug.loader import load
+    from authplug.stores.memory import MemoryUserStore
+    from authplug.stores.sqlite import probe
+
+    host = load(store=MemoryUserStore())
+    config = host.config
+    if config.store != "sqlite":
+        host.close()
+        return load(), None
+    options: dict[str, Any] = dict(config.store_options)
+    try:
+        where = probe(**options)
+    except TypeError:
+        host.close()
+        raise ConfigError(
+            "store_options: not accepted by store 'sqlite' "
+            f"(given: {', '.join(sorted(config.store_options)) or 'none'})"
+        ) from None
+    except BaseException:
+        host.close()
+        raise
+    return host, where
 
 
 def _demo(bind: str, port: int, err: TextIO) -> int:

@@ -105,6 +105,11 @@ class AccessRuleConfig(BaseModel):
 
 Seconds = Annotated[int, Field(gt=0, le=10 * 365 * 24 * 3600)]
 
+_DOMAIN = re.compile(
+    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+)
+"""A lower-case DNS name of two labels or more (``example.com``, ``a.b-c.example``)."""
+
 
 class AuthplugConfig(BaseModel):
     """The validated core configuration.
@@ -123,6 +128,12 @@ class AuthplugConfig(BaseModel):
             when cookies are secure).
         cookie_secure: Force ``Secure``/``__Host-`` cookies on or off; default:
             on in production, off in development (plain-HTTP localhost).
+        cookie_domain: Share the session cookie with sub-domains: its
+            ``Domain`` attribute (``example.com``: sent to ``example.com`` and
+            every ``*.example.com``). ``None`` (the default) keeps it
+            host-only. Since ``__Host-`` forbids ``Domain``, a secure session
+            cookie is then named ``__Secure-<cookie_name>``; flow cookies stay
+            host-only. Refused in production with ``cookie_secure = false``.
         max_cookie_chunks: Most cookies one session may span before login
             fails with ``SessionTooLargeError``.
         idle_timeout: Seconds without a request after which a session ends.
@@ -154,6 +165,7 @@ class AuthplugConfig(BaseModel):
     cookie_keys: list[SecretStr] = Field(default_factory=list)
     cookie_name: str = Field(default="authplug_session", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     cookie_secure: StrictBool | None = None
+    cookie_domain: str | None = None
     max_cookie_chunks: int = Field(default=5, ge=1, le=20)
     idle_timeout: Seconds = 8 * 3600
     absolute_lifetime: Seconds = 7 * 24 * 3600
@@ -184,6 +196,24 @@ class AuthplugConfig(BaseModel):
             seen.add(raw)
         return keys
 
+    @field_validator("cookie_domain")
+    @classmethod
+    def _check_cookie_domain(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        domain = value.strip().lower().removeprefix(".")
+        if not _DOMAIN.fullmatch(domain):
+            raise ValueError(
+                f"{value!r} is not a domain name: give the bare domain the session cookie is "
+                "shared under (example.com), without scheme, port, path or wildcard"
+            )
+        if domain.rsplit(".", 1)[-1].isdigit():
+            raise ValueError(
+                f"{value!r} is an IP address: cookies cannot be shared across sub-domains of "
+                "an address; leave cookie_domain unset"
+            )
+        return domain
+
     @field_validator("public_paths")
     @classmethod
     def _check_public_paths(cls, paths: list[str]) -> list[str]:
@@ -210,7 +240,7 @@ class AuthplugConfig(BaseModel):
 
     @property
     def secure_cookies(self) -> bool:
-        """Whether cookies get ``Secure`` and the ``__Host-`` prefix."""
+        """Whether cookies are ``Secure`` and carry a ``__Host-``/``__Secure-`` prefix."""
         if self.cookie_secure is not None:
             return self.cookie_secure
         return self.env == "production"
@@ -244,9 +274,16 @@ def core_rule_problems(values: Mapping[str, Any]) -> list[str]:
     # which the config cannot know; the loader and the host check it
     # (authplug.session.keyring.KeyRing.from_config).
     if values.get("env") == "production" and values.get("cookie_secure") is False:
-        problems.append(
-            "cookie_secure: production refuses insecure cookies (cookie_secure = false)"
-        )
+        if values.get("cookie_domain") is not None:
+            problems.append(
+                "cookie_domain: production refuses cookie_domain together with "
+                "cookie_secure = false: a session cookie shared with every sub-domain must at "
+                "least be Secure (__Secure- prefix); remove cookie_secure = false"
+            )
+        else:
+            problems.append(
+                "cookie_secure: production refuses insecure cookies (cookie_secure = false)"
+            )
     return problems
 
 

@@ -81,6 +81,7 @@ from authplug.incidents import report_failure
 from authplug.logout import LOGOUT_PATH, Logout
 from authplug.models import AuthenticatedUser
 from authplug.request import AuthRequest, FlowRecord, HeaderLookup
+from authplug.request_path import path_problem, refusal
 from authplug.responses import (
     Outcome,
     Proceed,
@@ -133,6 +134,8 @@ class PathKind(enum.Enum):
     """An ``/auth/*`` route: read the body, call :meth:`Lifecycle.auth_route`."""
     PROTECTED = "protected"
     """Everything else: call :meth:`Lifecycle.protect`."""
+    REFUSED = "refused"
+    """An ambiguous path (:mod:`authplug.request_path`): answer :meth:`Lifecycle.refuse_path`."""
 
 
 class SessionState(enum.Enum):
@@ -301,13 +304,21 @@ class Lifecycle:
 
     # -- classification --------------------------------------------------------
 
-    def classify(self, path: str) -> PathKind:
+    def classify(self, path: str, raw_path: bytes | str | None = None) -> PathKind:
         """Whether ``path`` (inside the application) is public, an ``/auth/*`` route or protected.
+
+        First of all, a path a normaliser and a router could read differently
+        (dot or empty segments, backslashes, encoded separators, control
+        characters; ``raw_path`` is the undecoded path when the host has it)
+        is ``REFUSED``, so every later decision judges the path the router
+        dispatches (see :mod:`authplug.request_path`).
 
         Public: listed in ``config.public_paths`` exactly, or below one at a
         ``/`` boundary; a path with ``.``/``..`` segments is never public, so
         ``/static/../admin`` cannot borrow a public prefix.
         """
+        if path_problem(path, raw_path) is not None:
+            return PathKind.REFUSED
         if path.startswith(_AUTH_PREFIX) or path == "/auth":
             return PathKind.AUTH
         if path in self._public_exact or path.startswith(self._public_prefixes):
@@ -358,6 +369,11 @@ class Lifecycle:
         if self._has_rules and self._access.decide(path, user) is Decision.DENY:
             return SessionState.DENIED, read, None
         return SessionState.VALID, read, None
+
+    def refuse_path(self, request: AuthRequest) -> Respond:
+        """The 400 for a ``REFUSED`` path, before any session or access decision."""
+        self.tracer.step("path", outcome="refused")
+        return refusal(request, self._responses)
 
     # -- protected paths -------------------------------------------------------
 
@@ -621,10 +637,12 @@ class Lifecycle:
             result = await self._hooks.authenticate(request)
         except NotAuthenticatedError as exc:
             return self._responses.unauthenticated(
-                request, exc, merge_cookies(cookies, _flow(flow))
+                request, exc, merge_cookies(cookies, _flow(flow) if browser else ())
             )
         except AuthplugError as exc:
-            return self._responses.error(request, exc, merge_cookies(cookies, _flow(flow)))
+            return self._responses.error(
+                request, exc, merge_cookies(cookies, _flow(flow) if browser else ())
+            )
         if isinstance(result, Authenticated):
             if self._stateless:
                 user: AuthenticatedUser[Any, Any] = result.user
@@ -637,10 +655,12 @@ class Lifecycle:
                 session.user,
                 merge_cookies(cookies, result.cookies, login_cookies, _flow(flow)),
             )
+        if isinstance(result, Redirect) and not browser:
+            # Only a browser being sent to log in starts a login transaction:
+            # an API client's 401 carries no flow or provider login cookie.
+            return self._responses.not_authenticated_json(request, cookies)
         out = merge_cookies(cookies, result.cookies, _flow(flow))
         if isinstance(result, Redirect):
-            if not browser:
-                return self._responses.not_authenticated_json(request, out)
             return redirect(app_location(request.root_path, result.location), out, result.status)
         return provider_response(result, out)
 

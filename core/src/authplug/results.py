@@ -37,6 +37,9 @@ class ResponseCookie:
 
     Defaults are the safe ones: ``HttpOnly``, ``Secure``, ``SameSite=Lax``,
     ``Path=/``, no ``Domain``. ``max_age=None`` makes a browser-session cookie.
+    ``domain`` shares the cookie with that domain's sub-domains (the core's
+    session cookie with ``cookie_domain``); it must not be combined with a
+    ``__Host-`` name, which browsers then drop.
     """
 
     name: str
@@ -46,15 +49,20 @@ class ResponseCookie:
     secure: bool = True
     http_only: bool = True
     same_site: SameSite = "lax"
+    domain: str | None = None
 
     @classmethod
-    def clear(cls, name: str, *, path: str = "/", secure: bool = True) -> ResponseCookie:
+    def clear(
+        cls, name: str, *, path: str = "/", secure: bool = True, domain: str | None = None
+    ) -> ResponseCookie:
         """A cookie that deletes ``name`` (empty value, ``Max-Age=0``)."""
-        return cls(name=name, value="", max_age=0, path=path, secure=secure)
+        return cls(name=name, value="", max_age=0, path=path, secure=secure, domain=domain)
 
     def header_value(self) -> str:
         """Render the ``Set-Cookie`` header value."""
         parts = [f"{self.name}={self.value}", f"Path={self.path}"]
+        if self.domain is not None:
+            parts.append(f"Domain={self.domain}")
         if self.max_age is not None:
             parts.append(f"Max-Age={self.max_age}")
         if self.secure:

@@ -15,6 +15,10 @@ runtime
   is started on first use and reused for every request; never a loop per
   request.
 
+Every path is first checked by :mod:`authplug.request_path` (``PATH_INFO``
+decoded as UTF-8, and the server's ``RAW_URI``/``REQUEST_URI`` when it sets
+one): an ambiguous path is answered 400 before any other decision.
+
 An application mounted under a prefix (``SCRIPT_NAME``, e.g. behind
 ``DispatcherMiddleware`` or a server's mount point) is matched on
 ``PATH_INFO``; redirects and the captured ``return_to`` keep ``SCRIPT_NAME``.
@@ -232,7 +236,8 @@ class AuthMiddleware:
             if raw_path.isascii()
             else raw_path.encode("latin-1", "replace").decode("utf-8", "replace")
         )
-        kind = lifecycle.classify(path)
+        raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+        kind = lifecycle.classify(path, raw_uri if isinstance(raw_uri, str) else None)
         if kind is PathKind.PUBLIC:
             return self.app(environ, start_response)
         cookie = environ.get("HTTP_COOKIE")
@@ -254,6 +259,8 @@ class AuthMiddleware:
             root_path=_script_name(environ),
             client=environ.get("REMOTE_ADDR") or None,
         )
+        if kind is PathKind.REFUSED:
+            return _respond(start_response, lifecycle.refuse_path(request))
         if kind is PathKind.AUTH:
             body = _read_body(environ)
             if body is None:

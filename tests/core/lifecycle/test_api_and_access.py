@@ -108,7 +108,7 @@ async def test_access_rule_denies_with_403_html_and_json(
     assert api.json()["error"] == "forbidden"
     assert (await client.get("/staff")).status_code == 200
     assert (await client.get("/elsewhere")).status_code == 200
-    assert (await client.get("http://app.example//admin/users")).status_code == 403
+    assert (await client.get("http://app.example//admin/users")).status_code == 400
 
 
 async def test_access_rule_allows_the_role(client: httpx.AsyncClient, kit: ModuleType) -> None:
@@ -123,4 +123,4 @@ async def test_access_rule_cannot_be_dodged_with_dot_segments(
 ) -> None:
     await kit.login(client, "alice", roles="pika:reader")
     response = await client.get("http://app.example/public/../admin/users")
-    assert response.status_code == 403
+    assert response.status_code in (400, 403)  # 400 when the client sends the dots as they are

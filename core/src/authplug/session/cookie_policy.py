@@ -6,6 +6,14 @@ default) it is also ``Secure`` and its name carries the ``__Host-`` prefix,
 which makes the browser refuse it over plain HTTP, from a sub-domain or with
 another path.
 
+One exception, chosen by the operator: with ``config.cookie_domain`` the
+session cookie's chunks carry ``Domain=<cookie_domain>`` (sent to that
+domain and all its sub-domains). ``__Host-`` forbids ``Domain``, so a secure
+session cookie is then named with the ``__Secure-`` prefix (the browser still
+refuses it without ``Secure`` or over plain HTTP); deletions carry the same
+``Domain``. Flow cookies stay host-only ``__Host-`` cookies: a login starts
+and ends on the application's own host.
+
 The session cookie's ``Max-Age`` is the absolute session lifetime (the
 payload enforces the idle and absolute limits itself). Each login transaction
 has its own flow cookie, ``<flow_name>.<txn_id>`` (see
@@ -29,10 +37,13 @@ from dataclasses import dataclass
 from authplug.config import AuthplugConfig
 from authplug.results import ResponseCookie
 
-__all__ = ["HOST_PREFIX", "MAX_HEADER_VALUE", "CookiePolicy", "flow_base_name"]
+__all__ = ["HOST_PREFIX", "MAX_HEADER_VALUE", "SECURE_PREFIX", "CookiePolicy", "flow_base_name"]
 
 HOST_PREFIX = "__Host-"
 """Name prefix of secure cookies: Secure, Path=/, no Domain, enforced by browsers."""
+
+SECURE_PREFIX = "__Secure-"
+"""Name prefix of a secure session cookie shared with sub-domains (``cookie_domain``)."""
 
 MAX_HEADER_VALUE = 4096
 """Every ``Set-Cookie`` header value authplug writes is shorter than this."""
@@ -57,6 +68,11 @@ class CookiePolicy:
         session_max_age: ``Max-Age`` of session chunks (the absolute lifetime).
         flow_max_age: ``Max-Age`` of the flow cookies.
         max_chunks: Most chunks one session may use.
+        session_domain: ``Domain`` of the session chunks (``cookie_domain``);
+            ``None``: host-only.
+        header_limit: Every ``Set-Cookie`` value stays shorter than this
+            (:data:`MAX_HEADER_VALUE`). Not configurable: tests raise it to
+            show what a browser does with an oversized chunk (drops it).
     """
 
     secure: bool
@@ -65,19 +81,24 @@ class CookiePolicy:
     session_max_age: int
     flow_max_age: int
     max_chunks: int
+    session_domain: str | None = None
+    header_limit: int = MAX_HEADER_VALUE
 
     @classmethod
     def from_config(cls, config: AuthplugConfig) -> CookiePolicy:
         """The policy ``config`` asks for."""
         secure = config.secure_cookies
         prefix = HOST_PREFIX if secure else ""
+        domain = config.cookie_domain
+        session_prefix = (SECURE_PREFIX if domain is not None else HOST_PREFIX) if secure else ""
         return cls(
             secure=secure,
-            session_name=prefix + config.cookie_name,
+            session_name=session_prefix + config.cookie_name,
             flow_name=prefix + flow_base_name(config.cookie_name),
             session_max_age=config.absolute_lifetime,
             flow_max_age=config.flow_lifetime,
             max_chunks=config.max_cookie_chunks,
+            session_domain=domain,
         )
 
     def chunk_name(self, index: int) -> str:
@@ -94,6 +115,13 @@ class CookiePolicy:
             secure=self.secure,
             http_only=True,
             same_site="lax",
+            domain=self.session_domain,
+        )
+
+    def clear_chunk(self, index: int) -> ResponseCookie:
+        """A cookie deleting session chunk ``index`` (with its ``Domain``, if any)."""
+        return ResponseCookie.clear(
+            self.chunk_name(index), path="/", secure=self.secure, domain=self.session_domain
         )
 
     def flow_txn_name(self, txn_id: str) -> str:
@@ -134,7 +162,7 @@ class CookiePolicy:
     def chunk_value_budget(self, index: int) -> int:
         """Most value bytes chunk ``index`` may hold (header value stays < 4096)."""
         overhead = len(self.session_cookie(index, "").header_value())
-        return MAX_HEADER_VALUE - 1 - overhead
+        return self.header_limit - 1 - overhead
 
     def flow_value_budget(self, txn_id_length: int) -> int:
         """Most value bytes a flow cookie may hold (header value stays < 4096).
@@ -145,4 +173,4 @@ class CookiePolicy:
             len(self.flow_cookie("x" * txn_id_length, "", cross_site=mode).header_value())
             for mode in (False, True)
         )
-        return MAX_HEADER_VALUE - 1 - overhead
+        return self.header_limit - 1 - overhead

@@ -79,6 +79,8 @@ class SessionManager:
         (tests wrap its cipher objects).
     :param cookieless: The provider sets no session cookie (bearer tokens):
         no warning about an ephemeral development key.
+    :param policy: Use this cookie policy instead of the one ``config``
+        describes (tests raise its ``header_limit``).
     :raises ConfigError: the keys are unusable.
 
     Attributes:
@@ -113,11 +115,12 @@ class SessionManager:
         *,
         keyring: KeyRing | None = None,
         cookieless: bool = False,
+        policy: CookiePolicy | None = None,
     ) -> None:
         self.keyring = (
             keyring if keyring is not None else KeyRing.from_config(config, quiet=cookieless)
         )
-        self.policy = CookiePolicy.from_config(config)
+        self.policy = policy if policy is not None else CookiePolicy.from_config(config)
         self.cookie_name = self.policy.session_name
         self.flow_cookie_name = self.policy.flow_name
         self._name_bytes = self.cookie_name.encode("ascii")
@@ -216,7 +219,7 @@ class SessionManager:
 
     def _reject(self, scan: ChunkScan | None, outcome: ReadOutcome) -> SessionRead:
         indices = scan.indices if scan is not None and scan.indices else (0,)
-        clears = tuple(self.policy.clear(self.policy.chunk_name(i)) for i in indices)
+        clears = tuple(self.policy.clear_chunk(i) for i in indices)
         count = scan.chunk_count if scan is not None else 0
         return SessionRead(session=None, clear=clears, chunk_count=count, outcome=outcome)
 
@@ -260,10 +263,7 @@ class SessionManager:
         """
         values = split_value(self._seal(session), self._budgets)
         cookies = [self.policy.session_cookie(i, v) for i, v in enumerate(values)]
-        cookies.extend(
-            self.policy.clear(self.policy.chunk_name(i))
-            for i in range(len(values), previous_chunk_count)
-        )
+        cookies.extend(self.policy.clear_chunk(i) for i in range(len(values), previous_chunk_count))
         return tuple(cookies)
 
     def clear(self, chunk_count: int, flow_names: Iterable[str] = ()) -> tuple[ResponseCookie, ...]:
@@ -272,7 +272,7 @@ class SessionManager:
         :param chunk_count: How many chunk names the request used.
         :param flow_names: The request's flow cookies (:meth:`flow_cookie_names`).
         """
-        cookies = [self.policy.clear(self.policy.chunk_name(i)) for i in range(max(1, chunk_count))]
+        cookies = [self.policy.clear_chunk(i) for i in range(max(1, chunk_count))]
         names = dict.fromkeys(flow_names)
         cookies.extend(self.policy.clear(name) for name in names)
         return tuple(cookies)

@@ -21,11 +21,18 @@
   statement inserts or refuses, so two processes cannot both claim a key.
 * Every ``sqlite3`` error becomes a :class:`~authplug.stores.base.StoreError`
   (or a :class:`~authplug.errors.ConfigError` while opening).
+* Where it lives: ``store_options.path``, by default :data:`DEFAULT_PATH`
+  (``authplug-users.sqlite3``) relative to the working directory of the
+  process, with SQLite's ``-wal`` and ``-shm`` files next to it. Creating a
+  new file is logged (INFO, ``authplug.stores``) with its absolute path.
+  :func:`probe` checks the options and an existing file without creating or
+  changing anything (``authplug check`` uses it).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -41,7 +48,12 @@ from authplug.errors import ConfigError
 from authplug.models import ToolUserView
 from authplug.stores.base import StoreError, UserRecord, as_utc
 
-__all__ = ["SCHEMA_VERSION", "SqliteUserStore", "migrate"]
+__all__ = ["DEFAULT_PATH", "SCHEMA_VERSION", "SqliteUserStore", "migrate", "probe"]
+
+DEFAULT_PATH = "authplug-users.sqlite3"
+"""The database file when ``store_options.path`` is not set (relative to the working directory)."""
+
+_log = logging.getLogger("authplug.stores")
 
 SCHEMA_VERSION = 4
 """The schema version this code writes (``PRAGMA user_version``)."""
@@ -184,6 +196,43 @@ def _check_version(version: int) -> None:
         )
 
 
+def probe(*, path: str | os.PathLike[str] = DEFAULT_PATH, busy_timeout: int | str = 5000) -> str:
+    """Check a SQLite store's options without creating or changing anything; say where it is.
+
+    An existing file is opened read-only and immutable (no lock, no
+    ``-wal``/``-shm`` file created) to read its schema version; a missing
+    one only needs an existing directory (the store creates the file when
+    the application starts).
+
+    :param path: As for :class:`SqliteUserStore`.
+    :param busy_timeout: As for :class:`SqliteUserStore`.
+    :returns: A one-line description: the absolute path and whether it exists.
+    :raises ConfigError: an option is invalid, the directory is missing, the
+        file is not a user database or has a newer schema version.
+    """
+    _timeout_ms(busy_timeout)
+    name = os.fspath(path)
+    if name == _MEMORY:
+        return "in memory (private to the process)"
+    file = Path(name).absolute()
+    if not file.exists():
+        if not file.parent.is_dir():
+            raise ConfigError(f"store_options.path: the directory of {name!r} does not exist")
+        return f"{file} (created when the application starts)"
+    try:
+        conn = sqlite3.connect(f"{file.as_uri()}?mode=ro&immutable=1", uri=True)
+        try:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise ConfigError(
+            f"store_options.path: cannot open {name!r} as a user database ({_describe(exc)})"
+        ) from None
+    _check_version(version)
+    return f"{file} (exists, schema version {version})"
+
+
 def _timeout_ms(value: int | str) -> int:
     try:
         timeout = int(value)
@@ -208,7 +257,7 @@ class SqliteUserStore:
     def __init__(
         self,
         *,
-        path: str | os.PathLike[str] = "authplug-users.sqlite3",
+        path: str | os.PathLike[str] = DEFAULT_PATH,
         busy_timeout: int | str = 5000,
     ) -> None:
         self._path = os.fspath(path)
@@ -220,6 +269,7 @@ class SqliteUserStore:
         memory = self._path == _MEMORY
         if not memory and not Path(self._path).parent.is_dir():
             raise ConfigError(f"store_options.path: the directory of {self._path!r} does not exist")
+        created = not memory and not Path(self._path).exists()
         try:
             conn = self._open()
         except sqlite3.Error as exc:
@@ -242,6 +292,8 @@ class SqliteUserStore:
             self._shared = conn
         else:
             self._idle.append(conn)
+        if created:
+            _log.info("authplug: created the user database %s", os.path.abspath(self._path))
 
     @property
     def path(self) -> str:
