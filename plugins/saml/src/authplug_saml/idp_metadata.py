@@ -49,4 +49,4 @@ def read_metadata(source: IdpMetadataSource) -> str:
                 f"saml.idp_metadata.file: cannot read {source.file} ({exc.strerror})"
             ) from None
         return checked_metadata(document, "idp_metadata.file", source.max_bytes)
-    raise ConfigError("saml.idp_metadata.url: fetching metadata by URL is not available yet")
+    raise ConfigError("saml.idp_metadata: a url source is fetched, not read")

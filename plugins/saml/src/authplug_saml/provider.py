@@ -13,7 +13,8 @@ Sessions end at ``SessionNotOnOrAfter`` or after ``session_lifetime``
 :class:`~authplug.errors.ForceUserToReauthenticateError`): a SAML login
 cannot be refreshed without the browser.
 
-Loading checks the ``xmlsec1`` binary, reads the IdP metadata, builds the
+Loading checks the ``xmlsec1`` binary, reads (or fetches) the IdP metadata,
+refreshed on a TTL when it comes from a URL (:mod:`authplug_saml.metadata_refresh`), builds the
 pysaml2 client (importing ``saml2.client`` once, here) and refuses an IdP
 without a signing certificate. The host then hands over its user store
 (:meth:`use_store`), which must hold the assertion replay cache.
@@ -35,9 +36,9 @@ from authplug.results import ProviderResponse, Redirect
 from authplug.routes import Route
 from authplug.stores.base import UserStore
 from authplug_saml.acs import Acs
-from authplug_saml.idp_metadata import read_metadata
 from authplug_saml.login import start_login
 from authplug_saml.logout import SingleLogout
+from authplug_saml.metadata_refresh import IdpMetadata
 from authplug_saml.replay import ReplayCache
 from authplug_saml.settings import SamlSettings
 from authplug_saml.sp_client import SpClient
@@ -73,13 +74,20 @@ class SamlProvider(AuthProvider[StrMap, StrMap]):
             if path is not None and not path.is_file():
                 raise ConfigError(f"saml.{name}: {path} does not exist")
         xmlsec = find_xmlsec(settings.xmlsec_binary)
-        self._client = SpClient(settings, read_metadata(settings.idp_metadata), xmlsec)
+        self._idp_metadata = IdpMetadata(
+            settings.idp_metadata, lambda document: SpClient(settings, document, xmlsec)
+        )
         self._acs = Acs(settings, self.client, settings.claims, clock)
         self._logout = SingleLogout(settings, self.client)
 
     def client(self) -> SpClient:
         """The current pysaml2 client (with the IdP metadata it was built from)."""
-        return self._client
+        return self._idp_metadata.current()
+
+    def check(self) -> list[str]:
+        """For ``authplug check``: fetch URL metadata again; one sentence per problem."""
+        reason = self._idp_metadata.refresh()
+        return [f"saml: the IdP metadata could not be refreshed ({reason})"] if reason else []
 
     def use_store(self, store: UserStore) -> None:
         """Keep the assertion replay cache in the host's user store.
@@ -90,7 +98,7 @@ class SamlProvider(AuthProvider[StrMap, StrMap]):
 
     def authenticate(self, request: AuthRequest) -> Redirect:
         """Send a browser without a session to the IdP (AuthnRequest, HTTP-Redirect)."""
-        return start_login(request, self.settings, self._client)
+        return start_login(request, self.settings, self.client())
 
     def routes(self) -> Sequence[Route]:
         """The ACS, the SP metadata and the single-logout return."""
@@ -102,7 +110,7 @@ class SamlProvider(AuthProvider[StrMap, StrMap]):
         )
 
     def _metadata(self, request: AuthRequest) -> ProviderResponse:
-        body = self._client.metadata_xml(sign=self.settings.sp_key_file is not None)
+        body = self.client().metadata_xml(sign=self.settings.sp_key_file is not None)
         return ProviderResponse(
             status=200,
             body=body,

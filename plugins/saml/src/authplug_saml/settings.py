@@ -75,9 +75,10 @@ class IdpMetadataSource(BaseModel):
         file: A metadata file on disk (read at start-up).
         xml: The metadata document itself, inline.
         url: An ``https://`` URL (``http://`` on loopback only), fetched at
-            start-up with a size cap and a deadline, then refreshed every
-            ``refresh_interval`` seconds; a failed refresh keeps the last
-            good copy.
+            start-up with a size cap and a deadline (:mod:`authplug.fetch`),
+            then refreshed every ``refresh_interval`` seconds; a failed
+            refresh keeps the last good copy
+            (:mod:`authplug_saml.metadata_refresh`).
         refresh_interval: Seconds between refreshes of a ``url`` (60 s .. 7 days).
         max_bytes: Largest metadata document accepted.
         timeout: Total seconds one fetch may take.
