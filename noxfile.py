@@ -26,6 +26,7 @@ DISTRIBUTIONS: dict[str, tuple[str, str]] = {
     "mock": ("plugins/mock", "tests/plugins/mock"),
     "jwt": ("plugins/jwt", "tests/plugins/jwt"),
     "oauth": ("plugins/oauth", "tests/plugins/oauth"),
+    "saml": ("plugins/saml", "tests/plugins/saml"),
 }
 PLUGINS = [name for name in DISTRIBUTIONS if name != "core"]
 INTEROP = ROOT / "tests" / "interop"

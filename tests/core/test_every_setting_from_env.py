@@ -17,10 +17,13 @@ import base64
 import importlib.metadata as md
 import json
 import secrets
+import shutil
+import threading
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from types import UnionType
@@ -35,6 +38,7 @@ from pydantic.fields import FieldInfo
 
 import authplug
 from authplug.config import AuthplugConfig
+from authplug.errors import ConfigError
 from authplug.loader import load_config
 from authplug.stores.memory import MemoryUserStore
 
@@ -52,6 +56,8 @@ class Material:
     pem: str = ""
     pem2: str = ""
     jwk: dict[str, Any] = field(default_factory=dict)
+    saml: dict[str, str] = field(default_factory=dict)
+    servers: list[ThreadingHTTPServer] = field(default_factory=list)
 
     @classmethod
     def make(cls, folder: Path) -> Material:
@@ -73,6 +79,54 @@ class Material:
         jwk = {"kty": "RSA", "kid": "env-kid", "alg": "RS256", "use": "sig",
                "n": b64(numbers.n), "e": b64(numbers.e)}  # fmt: skip
         return cls(folder=folder, pem=pems[0], pem2=pems[1], jwk=jwk)
+
+
+SAML_IDP = "https://idp.env.example/metadata"
+
+
+def _saml(m: Material) -> dict[str, str]:
+    """IdP metadata (file, and served on 127.0.0.1) and an SP key pair, made once."""
+    if m.saml:
+        return m.saml
+    from authplug.sp_keypair import make_sp_keypair
+
+    idp, sp = make_sp_keypair("env-idp", bits=2048), make_sp_keypair("env-sp", bits=2048)
+    cert = "".join(idp.cert_pem.decode().strip().splitlines()[1:-1])
+    md_ns, ds_ns = "urn:oasis:names:tc:SAML:2.0:metadata", "http://www.w3.org/2000/09/xmldsig#"
+    xml = (
+        f'<md:EntityDescriptor xmlns:md="{md_ns}" xmlns:ds="{ds_ns}" entityID="{SAML_IDP}">'
+        '<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
+        '<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>'
+        f"{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+        '<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"'
+        ' Location="https://idp.env.example/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>'
+    )
+    (m.folder / "idp.xml").write_text(xml)
+    (m.folder / "sp.key").write_bytes(sp.key_pem)
+    (m.folder / "sp.crt").write_bytes(sp.cert_pem)
+    body = xml.encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    m.servers.append(server)
+    m.saml.update(
+        xml=xml,
+        file=str(m.folder / "idp.xml"),
+        url=f"http://127.0.0.1:{server.server_address[1]}/idp.xml",
+        key=str(m.folder / "sp.key"),
+        cert=str(m.folder / "sp.crt"),
+    )
+    return m.saml
 
 
 def cookie_key() -> str:
@@ -130,6 +184,30 @@ BY_NAME: dict[tuple[str, str], Builder] = {
         secrets.token_urlsafe(48),
         {"algorithms": ["HS256"], "public_keys": []},
     ),
+    # saml
+    ("saml", "sp_entity_id"): lambda m: "https://env.example/sp",
+    ("saml", "base_url"): lambda m: "https://env.example",
+    ("saml", "acs_path"): lambda m: "/auth/env/acs",
+    ("saml", "idp_metadata"): lambda m: {"file": _saml(m)["file"]},
+    ("saml", "idp_entity_id"): lambda m: SAML_IDP,
+    ("saml", "sp_key_file"): lambda m: (_saml(m)["key"], {"sp_cert_file": _saml(m)["cert"]}),
+    ("saml", "sp_cert_file"): lambda m: (_saml(m)["cert"], {"sp_key_file": _saml(m)["key"]}),
+    ("saml", "want_assertions_signed"): lambda m: (False, {"want_response_signed": True}),
+    ("saml", "signing_algorithm"): lambda m: "rsa-sha512",
+    ("saml", "xmlsec_binary"): lambda m: shutil.which("xmlsec1") or "/usr/bin/xmlsec1",
+    ("IdpMetadataSource", "file"): lambda m: _saml(m)["file"],
+    ("IdpMetadataSource", "xml"): lambda m: _saml(m)["xml"],
+    ("IdpMetadataSource", "url"): lambda m: _saml(m)["url"],
+}
+
+# Fields that cannot leave their default: setting the other value must be refused at load.
+PINNED: dict[tuple[str, str], Any] = {("saml", "only_use_keys_in_metadata"): False}
+
+# Nested fields that replace their parent's baseline value rather than add to it.
+REPLACING: set[tuple[str, str, str]] = {
+    ("saml", "idp_metadata", "file"),
+    ("saml", "idp_metadata", "xml"),
+    ("saml", "idp_metadata", "url"),
 }
 
 # The least each model needs to validate, as Python values (fields under test override it).
@@ -146,6 +224,11 @@ BASELINE: dict[str, Callable[[Material], dict[str, Any]]] = {
         "audience": ["api://test"],
         "algorithms": ["RS256"],
         "public_keys": [m.pem],
+    },
+    "saml": lambda m: {
+        "sp_entity_id": "https://app.example/sp",
+        "base_url": "https://app.example",
+        "idp_metadata": {"xml": _saml(m)["xml"]},
     },
 }
 
@@ -295,8 +378,12 @@ def test_first_party_providers_are_discovered() -> None:
 
 
 @pytest.fixture(scope="module")
-def material(tmp_path_factory: pytest.TempPathFactory) -> Material:
-    return Material.make(tmp_path_factory.mktemp("material"))
+def material(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Material]:
+    made = Material.make(tmp_path_factory.mktemp("material"))
+    yield made
+    for server in made.servers:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture
@@ -341,6 +428,11 @@ def test_every_field_can_be_set_from_the_environment(
 ) -> None:
     model = _model(section)
     info = model.model_fields[name]
+    if (section, name) in PINNED:
+        data = {**BASELINE[section](material), name: PINNED[(section, name)]}
+        with pytest.raises(ConfigError, match=name):
+            _load_section(section, _environ(section, data), clean_env)
+        return
     value, together = build(section, name, info, material)
     data = {**BASELINE[section](material), **together, name: value}
     expected = getattr(model.model_validate(data), name)
@@ -364,8 +456,11 @@ def test_every_nested_field_can_be_set_from_its_own_variable(
     assert issubclass(nested, BaseModel)
     value, together = build(nested.__name__, sub, nested.model_fields[sub], material)
     base = {**BASELINE[section](material), **together}
+    if (section, name, sub) in REPLACING:
+        base.pop(name, None)
     environ = {**_environ(section, base), env_name(section, name, sub): env_text(value)}
-    expected = getattr(model.model_validate({**base, name: {sub: value}}), name)
+    inherited = base.get(name) if isinstance(base.get(name), dict) else {}
+    expected = getattr(model.model_validate({**base, name: {**inherited, sub: value}}), name)
     loaded = _load_section(section, environ, clean_env)
     assert getattr(loaded, name) == expected
     assert getattr(getattr(loaded, name), sub) != nested.model_fields[sub].get_default(

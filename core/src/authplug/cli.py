@@ -8,7 +8,9 @@ Subcommands:
   and ask the provider to check its identity provider is reachable; exits 1
   listing every problem. It changes nothing on disk: the default SQLite
   store's file is checked if it exists, never created.
-* ``keygen``: print a new random cookie key for ``AUTHPLUG_COOKIE_KEYS``.
+* ``keygen``: print a new random cookie key for ``AUTHPLUG_COOKIE_KEYS``;
+  ``keygen --saml`` writes a self-signed key pair for a SAML service provider
+  (``sp.key``, ``sp.crt``; see :mod:`authplug.sp_keypair`).
 * ``demo [--host ADDR] [--port N]``: run the demo app (mock provider, SQLite
   store) on 127.0.0.1:8000; needs ``pip install 'authplug[demo]'``.
 * ``--version``: the core's version and each installed provider's, from
@@ -71,6 +73,27 @@ def _keygen(out: TextIO) -> int:
     import secrets
 
     out.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii").rstrip("=") + "\n")
+    return 0
+
+
+def _keygen_saml(directory: str, common_name: str, days: int, out: TextIO, err: TextIO) -> int:
+    from pathlib import Path
+
+    from authplug.sp_keypair import make_sp_keypair, write_sp_keypair
+
+    folder = Path(directory)
+    key_path, cert_path = folder / "sp.key", folder / "sp.crt"
+    try:
+        write_sp_keypair(make_sp_keypair(common_name, days=days), key_path, cert_path)
+    except (OSError, ValueError) as exc:
+        err.write(f"authplug keygen --saml: {exc}\n")
+        return 1
+    out.write(
+        f"wrote {key_path} (private, mode 0600) and {cert_path}\n"
+        "[saml]\n"
+        f'sp_key_file = "{key_path}"\n'
+        f'sp_cert_file = "{cert_path}"\n'
+    )
     return 0
 
 
@@ -226,7 +249,15 @@ def _parser() -> argparse.ArgumentParser:
     providers = sub.add_parser("providers", help="list installed providers (imports none)")
     providers.add_argument("--json", action="store_true", help="machine-readable output")
     sub.add_parser("check", help="validate config and provider settings, check IdP reachability")
-    sub.add_parser("keygen", help="print a new cookie encryption key")
+    keygen = sub.add_parser("keygen", help="print a new cookie encryption key")
+    keygen.add_argument(
+        "--saml",
+        action="store_true",
+        help="instead write a self-signed SAML SP key pair (sp.key, sp.crt) for development",
+    )
+    keygen.add_argument("--out", default=".", help="folder for --saml files (default .)")
+    keygen.add_argument("--name", default="authplug-sp", help="--saml certificate common name")
+    keygen.add_argument("--days", type=int, default=365, help="--saml certificate validity")
     demo = sub.add_parser("demo", help="run the demo app (mock provider, SQLite store)")
     demo.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     demo.add_argument(
@@ -244,6 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "providers":
         return _providers(args.json, sys.stdout)
     if args.command == "keygen":
+        if args.saml:
+            return _keygen_saml(args.out, args.name, args.days, sys.stdout, sys.stderr)
         return _keygen(sys.stdout)
     if args.command == "check":
         return _check(sys.stdout, sys.stderr)
