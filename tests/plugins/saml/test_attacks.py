@@ -605,9 +605,11 @@ async def test_flow_is_consumed_even_when_the_response_fails(
 @pytest.mark.parametrize(
     ("options", "codes"),
     [
-        ({"not_before": NOW(dt.UTC) + dt.timedelta(minutes=10)}, {"not_yet_valid"}),
-        ({"conditions_not_on_or_after": NOW(dt.UTC) - dt.timedelta(minutes=10)}, {"expired"}),
-        ({"not_on_or_after": NOW(dt.UTC) - dt.timedelta(minutes=10)}, {"expired"}),
+        # Offsets from the moment the test runs, not from collection: a long
+        # suite on a busy machine must not let "ten minutes ahead" go stale.
+        ({"not_before": dt.timedelta(minutes=10)}, {"not_yet_valid"}),
+        ({"conditions_not_on_or_after": -dt.timedelta(minutes=10)}, {"expired"}),
+        ({"not_on_or_after": -dt.timedelta(minutes=10)}, {"expired"}),
     ],
     ids=["not-before-in-future", "conditions-expired", "bearer-expired"],
 )
@@ -616,10 +618,11 @@ async def test_times(
     store: Any,
     login: Login,
     build: Callable[..., str],
-    options: dict[str, Any],
+    options: dict[str, dt.timedelta],
     codes: set[str],
 ) -> None:
-    await refused(client, store, form(build(**options), login), codes | {"verification_failed"})
+    at = {name: NOW(dt.UTC) + offset for name, offset in options.items()}
+    await refused(client, store, form(build(**at), login), codes | {"verification_failed"})
 
 
 # -- assertion count, encryption ----------
