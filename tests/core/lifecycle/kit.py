@@ -60,7 +60,7 @@ class Clock:
         self.now += seconds
 
 
-class TestProvider(AuthProvider[dict[str, str], dict[str, str]]):
+class TestProvider(AuthProvider[NoSettings, dict[str, str], dict[str, str]]):
     """A browser provider with a login route, counting validate and refresh.
 
     Attributes to steer a test:
@@ -233,7 +233,7 @@ class TestProvider(AuthProvider[dict[str, str], dict[str, str]]):
         raise ProviderUnavailableError("timeout", provider="test-idp")
 
 
-class BearerProvider(AuthProvider[dict[str, str], dict[str, str]]):
+class BearerProvider(AuthProvider[NoSettings, dict[str, str], dict[str, str]]):
     """A stateless provider: ``Authorization: Bearer good-<user>`` authenticates."""
 
     stateless = True
