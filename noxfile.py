@@ -18,7 +18,7 @@ nox.needs_version = ">=2024.10.9"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.sessions = ["lint", "typecheck", "tests", "contract"]
 
 # name -> (source folder, tests folder)
 DISTRIBUTIONS: dict[str, tuple[str, str]] = {
@@ -35,7 +35,9 @@ CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; tests/browser drives i
 
 def _install_all(session: nox.Session, *groups: str) -> None:
     session.install(
-        "-e", "./core[demo,jose,flask,django]", *(f"-e./{DISTRIBUTIONS[p][0]}" for p in PLUGINS)
+        "-e",
+        "./core[demo,jose,flask,django,testing]",
+        *(f"-e./{DISTRIBUTIONS[p][0]}" for p in PLUGINS),
     )
     for group in groups:
         session.install(*nox.project.dependency_groups(PYPROJECT, group))
@@ -75,10 +77,31 @@ def tests(session: nox.Session) -> None:
 def dist(session: nox.Session, dist: str) -> None:
     """Install only the core plus one distribution and run that distribution's tests."""
     source, tests_dir = DISTRIBUTIONS[dist]
-    core = "./core[jose]" if dist == "core" else "./core"
+    core = "./core[jose,testing]" if dist == "core" else "./core[testing]"
     session.install("-e", core, *([] if dist == "core" else ["-e", f"./{source}"]))
     session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
     session.run("pytest", tests_dir, *session.posargs)
+
+
+@nox.session(reuse_venv=False)
+def contract(session: nox.Session) -> None:
+    """Scaffold a provider with `authplug new-provider`, install it in a fresh venv, run its tests.
+
+    Proves on every run that the scaffold installs beside the core and passes
+    the provider contract kit out of the box, as a third party would use it.
+    """
+    session.install("./core[testing]")
+    workdir = Path(session.create_tmp()) / "contract"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    session.run("authplug", "new-provider", "acme", "--directory", str(workdir))
+    project = workdir / "authplug-acme"
+    session.install(str(project))
+    session.run("authplug", "providers")
+    session.install(*nox.project.dependency_groups(PYPROJECT, "typecheck"))
+    with session.chdir(project):
+        session.run("pytest", "-p", "no:cacheprovider", "-q", *session.posargs)
+        session.run("mypy", "--strict", "src")
 
 
 @nox.session
@@ -94,7 +117,7 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session, dist: str) -> None:
     """mypy --strict over one distribution's source, with only what it depends on installed."""
     source, _ = DISTRIBUTIONS[dist]
-    session.install("-e", "./core[demo,jose,flask,django]")
+    session.install("-e", "./core[demo,jose,flask,django,testing]")
     if dist != "core":
         session.install("-e", f"./{source}")
     session.install(*nox.project.dependency_groups(PYPROJECT, "typecheck"))
