@@ -7,6 +7,7 @@ live in the pyproject files (``[dependency-groups]`` of the workspace root).
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import nox
@@ -27,8 +28,11 @@ DISTRIBUTIONS: dict[str, tuple[str, str]] = {
     "jwt": ("plugins/jwt", "tests/plugins/jwt"),
     "oauth": ("plugins/oauth", "tests/plugins/oauth"),
     "saml": ("plugins/saml", "tests/plugins/saml"),
+    # the example third-party provider: its own pyproject and tests, kept beside it
+    "header": ("examples/authplug-header", "examples/authplug-header/tests"),
 }
 PLUGINS = [name for name in DISTRIBUTIONS if name != "core"]
+EXAMPLE_TESTS = [DISTRIBUTIONS["header"][1]]
 INTEROP = ROOT / "tests" / "interop"
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; tests/browser drives it (no download)
 
@@ -69,7 +73,7 @@ def tests(session: nox.Session) -> None:
     _npm_ci(session)
     session.env["INTEROP_REQUIRED"] = "1" if shutil.which("node") else "0"
     session.env["BROWSER_REQUIRED"] = "1" if CHROMIUM.is_file() else "0"
-    session.run("pytest", *(session.posargs or ["tests"]))
+    session.run("pytest", *(session.posargs or ["tests", *EXAMPLE_TESTS]))
 
 
 @nox.session
@@ -83,24 +87,32 @@ def dist(session: nox.Session, dist: str) -> None:
     session.run("pytest", tests_dir, *session.posargs)
 
 
+def _guide_shell_block() -> str:
+    """The quick start of docs/writing-a-provider.md (its one ``sh`` block)."""
+    text = (ROOT / "docs" / "writing-a-provider.md").read_text(encoding="utf-8")
+    return text.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
 @nox.session(reuse_venv=False)
 def contract(session: nox.Session) -> None:
-    """Scaffold a provider with `authplug new-provider`, install it in a fresh venv, run its tests.
+    """Run the guide's quick start in a fresh venv: scaffold a provider, install it, run its tests.
 
-    Proves on every run that the scaffold installs beside the core and passes
-    the provider contract kit out of the box, as a third party would use it.
+    Proves on every run that `authplug new-provider` renders a distribution
+    that installs beside the core and passes the provider contract kit out of
+    the box, exactly as the guide tells a third party to do it (`pip` runs as
+    `uv pip` in this virtualenv); then its provider passes mypy --strict.
     """
     session.install("./core[testing]")
+    session.install(*nox.project.dependency_groups(PYPROJECT, "typecheck"))
     workdir = Path(session.create_tmp()) / "contract"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    session.run("authplug", "new-provider", "acme", "--directory", str(workdir))
-    project = workdir / "authplug-acme"
-    session.install(str(project))
+    uv = Path(sys.executable).parent / "uv"
+    script = f'set -euo pipefail\npip() {{ "{uv}" pip "$@"; }}\n{_guide_shell_block()}'
+    with session.chdir(workdir):
+        session.run("bash", "-c", script, external=True)
     session.run("authplug", "providers")
-    session.install(*nox.project.dependency_groups(PYPROJECT, "typecheck"))
-    with session.chdir(project):
-        session.run("pytest", "-p", "no:cacheprovider", "-q", *session.posargs)
+    with session.chdir(workdir / "authplug-acme"):
         session.run("mypy", "--strict", "src")
 
 

@@ -142,9 +142,15 @@ class HostClient:
         data: Mapping[str, str] | None = None,
         follow_redirects: bool = False,
     ) -> httpx.Response:
-        """Send one request through the host; the response as the browser sees it."""
+        """Send one request through the host; the response as the browser sees it.
+
+        Header values are sent as latin-1 bytes, as HTTP carries them (give a
+        UTF-8 value as ``value.encode().decode("latin-1")``). httpx's WSGI
+        transport accepts only ASCII values: for others, call the WSGI
+        middleware with :meth:`RequestSpec.wsgi_environ`.
+        """
         kwargs: dict[str, Any] = {
-            "headers": dict(headers or {}),
+            "headers": {k: v.encode("latin-1") for k, v in (headers or {}).items()},
             "params": dict(params or {}),
             "follow_redirects": follow_redirects,
         }
