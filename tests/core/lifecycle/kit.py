@@ -10,7 +10,6 @@ log-scanning tests can look for them.
 from __future__ import annotations
 
 import asyncio
-import base64
 import secrets
 import threading
 from collections.abc import Sequence
@@ -37,14 +36,10 @@ from authplug.results import (
 )
 from authplug.routes import Route
 from authplug.stores.memory import MemoryUserStore
+from authplug.testing import make_key as make_key  # the public kit's key maker
 
 NOW = 1_700_000_000.0
 User = AuthenticatedUser[dict[str, str], dict[str, str]]
-
-
-def make_key() -> str:
-    """A fresh cookie key, as `authplug keygen` prints it."""
-    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
 
 
 class Clock:
