@@ -55,6 +55,8 @@ from authplug.errors import AuthplugError, ConfigError, ForceUserToReauthenticat
 from authplug.host import Host
 from authplug.loader import load
 from authplug.models import EXTERNAL_USER, INTERNAL_USER, AnyUser, AuthenticatedUser
+from authplug.provider import AuthProvider
+from authplug.request import AuthRequest
 from authplug.results import Authenticated, ProviderResponse, Redirect
 from authplug.stores.memory import MemoryUserStore
 from authplug.testing.clients import HOST_KINDS, HostClient, HostKind
@@ -335,6 +337,32 @@ class ProviderContract:
         assert response.status_code == 401
         assert response.headers.get("www-authenticate")
         assert not response.headers.get_list("set-cookie")
+
+    @pytest.mark.parametrize("bug", ["raises", "wrong-type"])
+    def test_a_provider_bug_is_a_500_with_a_reference_never_a_401(
+        self, contract_client: HostClient, bug: str, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """``authenticate`` raising or returning the wrong type: 500, logged, never a 401."""
+        provider = contract_client.host.provider
+        if not isinstance(provider, AuthProvider):
+            pytest.skip("bare hook implementations: no method to break generically")
+        canary = "contract-canary-" + secrets.token_hex(8)
+
+        def broken(request: AuthRequest) -> Any:
+            if bug == "raises":
+                raise RuntimeError(canary)
+            return {"user": canary}
+
+        provider.authenticate = broken  # type: ignore[method-assign]
+        with caplog.at_level(logging.ERROR, logger="authplug"):
+            response = contract_client.get(PROTECTED, headers=JSON)
+        assert response.status_code == 500, response.text[:300]
+        assert "location" not in response.headers
+        assert canary not in response.text
+        reference = response.json()["reference"]
+        logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+        assert any(reference in message for message in logged), "no ERROR record names it"
+        assert contract_client.seen_users == []
 
     @pytest.mark.parametrize("damage", ["tampered", "truncated", "foreign"])
     def test_tampered_truncated_and_foreign_cookies_mean_no_session(
