@@ -72,6 +72,16 @@ class AuthProvider(Generic[SettingsT, AuthDataT, CustomDataT]):
     stateless: ClassVar[bool] = False
     challenge: ClassVar[str | None] = None
 
+    def __class_getitem__(cls, params: Any) -> Any:
+        """``AuthProvider[Settings, AuthData, CustomData]``; the two-argument form is explained."""
+        if cls is AuthProvider and isinstance(params, tuple) and len(params) == 2:
+            raise TypeError(
+                "AuthProvider takes three type arguments, the settings model first: "
+                "AuthProvider[AcmeSettings, StrMap, StrMap] "
+                "(AuthProvider[NoSettings, StrMap, StrMap] for a provider without settings)"
+            )
+        return super().__class_getitem__(params)  # type: ignore[misc]
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Take ``settings_model`` from ``AuthProvider[Settings, ...]`` when the class sets none."""
         super().__init_subclass__(**kwargs)

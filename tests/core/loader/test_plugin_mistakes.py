@@ -328,3 +328,10 @@ def test_unknown_provider_offers_install_hints_only_for_first_party_names(
             info.value.message
         )
         assert "authplug-oath" not in info.value.message
+
+
+def test_the_two_argument_generic_form_is_explained() -> None:
+    from authplug import AuthProvider, StrMap
+
+    with pytest.raises(TypeError, match=r"three type arguments, the settings model first"):
+        AuthProvider[StrMap, StrMap]  # type: ignore[type-arg]
