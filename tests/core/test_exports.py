@@ -105,6 +105,8 @@ PLUGIN_AUTHOR_MODULES: dict[str, set[str]] = {
         "AuthDataT",
         "AuthenticatedUser",
         "CustomDataT",
+        "Feature",
+        "Features",
         "StrMap",
         "ToolUserView",
         "UserType",
@@ -125,6 +127,7 @@ PLUGIN_AUTHOR_MODULES: dict[str, set[str]] = {
         "ForceUserToReauthenticateError",
         "NotAuthenticatedError",
         "PluginLoadError",
+        "ProviderError",
         "ProviderUnavailableError",
         "SessionTooLargeError",
     },
@@ -158,8 +161,8 @@ PLUGIN_AUTHOR_MODULES: dict[str, set[str]] = {
     },
 }
 APPLICATION_MODULES: dict[str, set[str]] = {
-    "authplug.asgi": {"AuthMiddleware"},
-    "authplug.wsgi": {"AuthMiddleware", "BackgroundLoop"},
+    "authplug.asgi": {"AsyncRuntime", "AuthMiddleware"},
+    "authplug.wsgi": {"AuthMiddleware", "BackgroundLoop", "ThreadRuntime"},
     "authplug.starlette": {"RoleRequirement", "current_user", "optional_user", "requires"},
     "authplug.host": {"Host", "PluginInfo", "build_host", "new_plugin_manager"},
     "authplug.stores": {"StoreError", "UserRecord", "UserStore"},
