@@ -118,7 +118,7 @@ PLUGIN_AUTHOR_MODULES: dict[str, set[str]] = {
         "Redirect",
         "ResponseCookie",
     },
-    "authplug.request": {"AuthRequest", "FlowAccess", "FlowRecord"},
+    "authplug.request": {"AuthRequest", "FlowAccess", "FlowRecord", "HeaderLookup"},
     "authplug.routes": {"Route", "RouteHandler"},
     "authplug.errors": {
         "AccessDeniedError",
@@ -167,9 +167,9 @@ APPLICATION_MODULES: dict[str, set[str]] = {
     "authplug.host": {"Host", "PluginInfo", "build_host", "new_plugin_manager"},
     "authplug.stores": {"StoreError", "UserRecord", "UserStore"},
 }
-# Machinery the first-party providers share (issue #11 moves JOSE parsing and the
-# bounded outbound fetch into the core): plugin authors may use it too.
-SHARED_PLUGIN_MACHINERY = ("authplug.jose", "authplug.fetch")
+# Machinery the first-party providers share (JOSE parsing, the bounded outbound
+# fetch, building a user without a pydantic round trip): plugin authors may use it.
+SHARED_PLUGIN_MACHINERY = ("authplug.jose", "authplug.fetch", "authplug.user_build")
 LOADER_PUBLIC = {"host_or_load", "load", "load_config", "installed", "core_version"}
 
 

@@ -289,22 +289,18 @@ def _fast_path(
     function = cast("Callable[[HeaderLookup], AnyUser | None]", impl.function)
     if getattr(function, "__func__", None) is AuthProvider.authplug_authenticate_fast:
         # The base class's hookimpl only delegates: call the method it delegates to.
-        provider = cast("AuthProvider[Any, Any]", impl.plugin)
+        provider = cast("AuthProvider[Any, Any, Any]", impl.plugin)
         function = provider.authenticate_fast
     if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
         raise PluginLoadError(
             f"provider {info.name!r}: authplug_authenticate_fast must be synchronous "
             "(no I/O on the fast path; the async work belongs in authplug_authenticate)",
-            distribution=info.distribution,
-            version=info.version,
-            entry_point=info.name,
+            plugin=info,
         )
     if tuple(impl.argnames) != ("header",):
         raise PluginLoadError(
             f"provider {info.name!r}: authplug_authenticate_fast must take exactly 'header'",
-            distribution=info.distribution,
-            version=info.version,
-            entry_point=info.name,
+            plugin=info,
         )
     return function
 

@@ -49,6 +49,7 @@ __all__ = [
 
 PROVIDER_METHODS: dict[str, tuple[str, ...]] = {
     "authenticate": ("request",),
+    "authenticate_fast": ("header",),
     "validate_user": ("request", "user"),
     "refresh": ("user",),
     "routes": (),
