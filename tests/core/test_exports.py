@@ -169,7 +169,15 @@ APPLICATION_MODULES: dict[str, set[str]] = {
 }
 # Machinery the first-party providers share (JOSE parsing, the bounded outbound
 # fetch, building a user without a pydantic round trip): plugin authors may use it.
-SHARED_PLUGIN_MACHINERY = ("authplug.jose", "authplug.fetch", "authplug.user_build")
+SHARED_PLUGIN_MACHINERY = (
+    "authplug.jose",
+    "authplug.fetch",
+    "authplug.user_build",
+    "authplug.stores.",  # the public stores package's modules (UserStore lives in .base)
+    # used by the SAML provider as landed; narrower public homes are still to be decided
+    "authplug.cross_site",
+    "authplug.responses",
+)
 LOADER_PUBLIC = {"host_or_load", "load", "load_config", "installed", "core_version"}
 
 
