@@ -7,6 +7,7 @@ live in the pyproject files (``[dependency-groups]`` of the workspace root).
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import nox
@@ -18,7 +19,7 @@ nox.needs_version = ">=2024.10.9"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.sessions = ["lint", "typecheck", "tests", "contract"]
 
 # name -> (source folder, tests folder)
 DISTRIBUTIONS: dict[str, tuple[str, str]] = {
@@ -27,15 +28,20 @@ DISTRIBUTIONS: dict[str, tuple[str, str]] = {
     "jwt": ("plugins/jwt", "tests/plugins/jwt"),
     "oauth": ("plugins/oauth", "tests/plugins/oauth"),
     "saml": ("plugins/saml", "tests/plugins/saml"),
+    # the example third-party provider: its own pyproject and tests, kept beside it
+    "header": ("examples/authplug-header", "examples/authplug-header/tests"),
 }
 PLUGINS = [name for name in DISTRIBUTIONS if name != "core"]
+EXAMPLE_TESTS = [DISTRIBUTIONS["header"][1]]
 INTEROP = ROOT / "tests" / "interop"
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; tests/browser drives it (no download)
 
 
 def _install_all(session: nox.Session, *groups: str) -> None:
     session.install(
-        "-e", "./core[demo,jose,flask,django]", *(f"-e./{DISTRIBUTIONS[p][0]}" for p in PLUGINS)
+        "-e",
+        "./core[demo,jose,flask,django,testing]",
+        *(f"-e./{DISTRIBUTIONS[p][0]}" for p in PLUGINS),
     )
     for group in groups:
         session.install(*nox.project.dependency_groups(PYPROJECT, group))
@@ -67,7 +73,7 @@ def tests(session: nox.Session) -> None:
     _npm_ci(session)
     session.env["INTEROP_REQUIRED"] = "1" if shutil.which("node") else "0"
     session.env["BROWSER_REQUIRED"] = "1" if CHROMIUM.is_file() else "0"
-    session.run("pytest", *(session.posargs or ["tests"]))
+    session.run("pytest", *(session.posargs or ["tests", *EXAMPLE_TESTS]))
 
 
 @nox.session
@@ -75,10 +81,39 @@ def tests(session: nox.Session) -> None:
 def dist(session: nox.Session, dist: str) -> None:
     """Install only the core plus one distribution and run that distribution's tests."""
     source, tests_dir = DISTRIBUTIONS[dist]
-    core = "./core[jose]" if dist == "core" else "./core"
+    core = "./core[jose,testing]" if dist == "core" else "./core[testing]"
     session.install("-e", core, *([] if dist == "core" else ["-e", f"./{source}"]))
     session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
     session.run("pytest", tests_dir, *session.posargs)
+
+
+def _guide_shell_block() -> str:
+    """The quick start of docs/writing-a-provider.md (its one ``sh`` block)."""
+    text = (ROOT / "docs" / "writing-a-provider.md").read_text(encoding="utf-8")
+    return text.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+@nox.session(reuse_venv=False)
+def contract(session: nox.Session) -> None:
+    """Run the guide's quick start in a fresh venv: scaffold a provider, install it, run its tests.
+
+    Proves on every run that `authplug new-provider` renders a distribution
+    that installs beside the core and passes the provider contract kit out of
+    the box, exactly as the guide tells a third party to do it (`pip` runs as
+    `uv pip` in this virtualenv); then its provider passes mypy --strict.
+    """
+    session.install("./core[testing]")
+    session.install(*nox.project.dependency_groups(PYPROJECT, "typecheck"))
+    workdir = Path(session.create_tmp()) / "contract"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    uv = Path(sys.executable).parent / "uv"
+    script = f'set -euo pipefail\npip() {{ "{uv}" pip "$@"; }}\n{_guide_shell_block()}'
+    with session.chdir(workdir):
+        session.run("bash", "-c", script, external=True)
+    session.run("authplug", "providers")
+    with session.chdir(workdir / "authplug-acme"):
+        session.run("mypy", "--strict", "src")
 
 
 @nox.session
@@ -94,7 +129,7 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session, dist: str) -> None:
     """mypy --strict over one distribution's source, with only what it depends on installed."""
     source, _ = DISTRIBUTIONS[dist]
-    session.install("-e", "./core[demo,jose,flask,django]")
+    session.install("-e", "./core[demo,jose,flask,django,testing]")
     if dist != "core":
         session.install("-e", f"./{source}")
     session.install(*nox.project.dependency_groups(PYPROJECT, "typecheck"))

@@ -18,7 +18,7 @@ def _provider() -> Any:
     from authplug.provider import AuthProvider, NoSettings
     from authplug.results import Redirect
 
-    class TinyProvider(AuthProvider[StrMap, StrMap]):
+    class TinyProvider(AuthProvider[NoSettings, StrMap, StrMap]):
         """A provider whose methods do nothing, so only dispatch is timed."""
 
         def authenticate(self, request: Any) -> Redirect:

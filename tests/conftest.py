@@ -35,6 +35,9 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
+# authplug's own test kit (the authplug_* fixtures), opted into as any provider suite does
+pytest_plugins = ["authplug.testing", "pytester"]
+
 
 @dataclass
 class LoopbackServer:

@@ -198,6 +198,20 @@ BY_NAME: dict[tuple[str, str], Builder] = {
     ("IdpMetadataSource", "file"): lambda m: _saml(m)["file"],
     ("IdpMetadataSource", "xml"): lambda m: _saml(m)["xml"],
     ("IdpMetadataSource", "url"): lambda m: _saml(m)["url"],
+    # header (examples/authplug-header)
+    ("header", "user_header"): lambda m: "X-Remote-User",
+    ("header", "email_header"): lambda m: "X-Remote-Email",
+    ("header", "name_header"): lambda m: "X-Remote-Name",
+    ("header", "groups_header"): lambda m: "X-Remote-Groups",
+    ("header", "groups_separator"): lambda m: ";",
+    ("header", "shared_secret_header"): lambda m: (
+        "X-Proxy-Secret",
+        {"shared_secret": secrets.token_urlsafe(24)},
+    ),
+    ("header", "shared_secret"): lambda m: (
+        secrets.token_urlsafe(24),
+        {"shared_secret_header": "X-Proxy-Secret"},
+    ),
 }
 
 # Fields that cannot leave their default: setting the other value must be refused at load.
@@ -230,6 +244,8 @@ BASELINE: dict[str, Callable[[Material], dict[str, Any]]] = {
         "base_url": "https://app.example",
         "idp_metadata": {"xml": _saml(m)["xml"]},
     },
+    # examples/authplug-header (installed in the tests session like a third party's)
+    "header": lambda m: {"trusted_proxies": ["10.0.0.0/8"]},
 }
 
 

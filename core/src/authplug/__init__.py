@@ -11,6 +11,14 @@ Install a provider distribution (``authplug-oauth``, ``authplug-saml``,
 
 This package only re-exports the public names; each lives in its own module.
 
+The public surface (pinned by ``tests/core/test_exports.py``; see
+``docs/writing-a-provider.md``): a plugin author imports from ``authplug``
+and from ``authplug.provider``, ``hookspecs``, ``models``, ``results``,
+``request``, ``routes``, ``errors``, ``claims`` and ``testing``; an
+application from ``authplug``, ``authplug.asgi``, ``wsgi``, ``starlette``,
+``loader``, ``host`` and ``stores``. Every other module is internal: it may
+change in any release.
+
 Public names are imported lazily on first use (PEP 562), so ``import
 authplug`` and the ``authplug`` command stay fast: pydantic and pluggy load
 only when a name that needs them is first touched.
@@ -22,6 +30,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from authplug.claims import ClaimMapping, map_claims
     from authplug.config import AccessRuleConfig, AuthplugConfig
     from authplug.errors import (
         AccessDeniedError,
@@ -40,7 +49,9 @@ if TYPE_CHECKING:
         EXTERNAL_USER,
         INTERNAL_USER,
         AgentUserView,
+        AnyUser,
         AuthenticatedUser,
+        StrMap,
         ToolUserView,
         UserType,
     )
@@ -61,6 +72,10 @@ _EXPORTS: dict[str, str] = {
     "AccessDeniedError": "authplug.errors",
     "AccessRuleConfig": "authplug.config",
     "AgentUserView": "authplug.models",
+    "AnyUser": "authplug.models",
+    "ClaimMapping": "authplug.claims",
+    "StrMap": "authplug.models",
+    "map_claims": "authplug.claims",
     "AuthProvider": "authplug.provider",
     "AuthRequest": "authplug.request",
     "AuthenticateResult": "authplug.results",
@@ -100,6 +115,7 @@ __all__ = [
     "AccessDeniedError",
     "AccessRuleConfig",
     "AgentUserView",
+    "AnyUser",
     "AuthProvider",
     "AuthRequest",
     "AuthenticateResult",
@@ -107,6 +123,7 @@ __all__ = [
     "AuthenticatedUser",
     "AuthplugConfig",
     "AuthplugError",
+    "ClaimMapping",
     "ConfigError",
     "FlowAccess",
     "FlowRecord",
@@ -122,6 +139,7 @@ __all__ = [
     "ResponseCookie",
     "Route",
     "SessionTooLargeError",
+    "StrMap",
     "ToolUserView",
     "UserType",
     "__version__",
@@ -129,6 +147,7 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "load",
+    "map_claims",
 ]
 
 

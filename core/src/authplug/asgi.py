@@ -38,8 +38,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from authplug.hookcalls import await_me_maybe
-from authplug.host import host_or_load
 from authplug.lifecycle import MAX_AUTH_BODY, Lifecycle, PathKind
+from authplug.loader import host_or_load
 from authplug.request import AuthRequest
 from authplug.responses import Proceed, Respond, mount_prefix
 from authplug.singleflight import AsyncSingleFlight, SingleFlight

@@ -11,6 +11,8 @@ Subcommands:
 * ``keygen``: print a new random cookie key for ``AUTHPLUG_COOKIE_KEYS``;
   ``keygen --saml`` writes a self-signed key pair for a SAML service provider
   (``sp.key``, ``sp.crt``; see :mod:`authplug.sp_keypair`).
+* ``new-provider NAME [--directory DIR]``: create ``authplug-NAME/``, a
+  provider distribution that installs and passes the contract kit.
 * ``demo [--host ADDR] [--port N]``: run the demo app (mock provider, SQLite
   store) on 127.0.0.1:8000; needs ``pip install 'authplug[demo]'``.
 * ``--version``: the core's version and each installed provider's, from
@@ -37,20 +39,19 @@ DEMO_INSTALL_HINT = "pip install 'authplug[demo]'"
 
 
 def _providers(as_json: bool, out: TextIO) -> int:
-    import importlib.metadata as md
+    from authplug.distributions import PROVIDER_GROUP, installed
 
-    rows: list[dict[str, Any]] = []
-    for ep in sorted(md.entry_points(group=PROVIDER_GROUP), key=lambda e: e.name):
-        dist = ep.dist
-        rows.append(
-            {
-                "name": ep.name,
-                "distribution": dist.metadata["Name"] if dist is not None else None,
-                "version": dist.version if dist is not None else None,
-                "summary": dist.metadata["Summary"] if dist is not None else None,
-                "entry_point": ep.value,
-            }
-        )
+    rows: list[dict[str, Any]] = [
+        {
+            "name": plugin.name,
+            "distribution": plugin.distribution,
+            "version": plugin.version,
+            "summary": plugin.summary,
+            "entry_point": plugin.value,
+        }
+        for name, candidates in sorted(installed(PROVIDER_GROUP).items())
+        for plugin in candidates
+    ]
     if as_json:
         import json
 
@@ -164,6 +165,25 @@ def _load_without_writing() -> tuple[Host, str | None]:
     return host, where
 
 
+def _new_provider(name: str, directory: str, out: TextIO, err: TextIO) -> int:
+    from pathlib import Path
+
+    from authplug.scaffold import render
+
+    try:
+        target = render(name, Path(directory))
+    except ValueError as exc:
+        err.write(f"authplug new-provider: {exc}\n")
+        return 1
+    out.write(
+        f"created {target}\n"
+        f"next: cd {target} && pip install -e '.[test]' && pytest\n"
+        f"then rewrite authenticate() in src/authplug_{name}/provider.py "
+        "(guide: docs/writing-a-provider.md)\n"
+    )
+    return 0
+
+
 def _demo(bind: str, port: int, err: TextIO) -> int:
     from authplug.errors import AuthplugError
 
@@ -258,6 +278,13 @@ def _parser() -> argparse.ArgumentParser:
     keygen.add_argument("--out", default=".", help="folder for --saml files (default .)")
     keygen.add_argument("--name", default="authplug-sp", help="--saml certificate common name")
     keygen.add_argument("--days", type=int, default=365, help="--saml certificate validity")
+    scaffold = sub.add_parser(
+        "new-provider", help="create a provider distribution that passes the contract kit"
+    )
+    scaffold.add_argument("name", help="provider name (the `provider` config value), e.g. acme")
+    scaffold.add_argument(
+        "--directory", default=".", help="where to create authplug-NAME/ (default: here)"
+    )
     demo = sub.add_parser("demo", help="run the demo app (mock provider, SQLite store)")
     demo.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     demo.add_argument(
@@ -280,6 +307,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _keygen(sys.stdout)
     if args.command == "check":
         return _check(sys.stdout, sys.stderr)
+    if args.command == "new-provider":
+        return _new_provider(args.name, args.directory, sys.stdout, sys.stderr)
     if args.command == "demo":
         return _demo(args.host, args.port, sys.stderr)
     return 2  # pragma: no cover - argparse rejects unknown commands

@@ -10,6 +10,10 @@ saml2) onto these classes at their boundary.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from authplug.host import PluginInfo
 
 __all__ = [
     "AccessDeniedError",
@@ -160,23 +164,30 @@ class ConfigError(AuthplugError):
 class PluginLoadError(AuthplugError):
     """A plugin could not be loaded: unknown, broken, incompatible or invalid.
 
-    ``distribution`` and ``version`` name the installed distribution that
-    provides the entry point (``None`` when no distribution provides the
-    requested name), so the operator knows what to reinstall or remove.
+    ``plugin`` names the entry point and the installed distribution that
+    provides it (``None`` when no distribution provides the requested name),
+    so the operator knows what to reinstall or remove. The message says what
+    is wrong and how to fix it, and keeps the original exception's text.
     """
 
     code = "plugin_load_failed"
     status = 500
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        distribution: str | None = None,
-        version: str | None = None,
-        entry_point: str | None = None,
-    ) -> None:
+    def __init__(self, message: str, *, plugin: PluginInfo | None = None) -> None:
         super().__init__(message)
-        self.distribution = distribution
-        self.version = version
-        self.entry_point = entry_point
+        self.plugin = plugin
+
+    @property
+    def distribution(self) -> str | None:
+        """The distribution providing the plugin, when one does."""
+        return self.plugin.distribution if self.plugin is not None else None
+
+    @property
+    def version(self) -> str | None:
+        """That distribution's version, when known."""
+        return self.plugin.version if self.plugin is not None else None
+
+    @property
+    def entry_point(self) -> str | None:
+        """The entry point's (or registered plugin's) name."""
+        return self.plugin.name if self.plugin is not None else None

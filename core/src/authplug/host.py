@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from authplug.singleflight import SingleFlight
     from authplug.stores import UserStore
 
-__all__ = ["Host", "PluginInfo", "build_host", "host_or_load", "new_plugin_manager"]
+__all__ = ["Host", "PluginInfo", "build_host", "new_plugin_manager"]
 
 
 def new_plugin_manager() -> pluggy.PluginManager:
@@ -136,41 +136,49 @@ class Host:
         self.store.close()
 
 
-def host_or_load(host: Host | None) -> Host:
-    """``host``, or when it is ``None`` the one :func:`authplug.load` builds from config."""
-    if host is not None:
-        return host
-    from authplug.loader import load
-
-    return load()
-
-
 def _check_provider_hooks(pm: pluggy.PluginManager, provider: object, info: PluginInfo) -> None:
     """The provider implements every required provider hook; nothing else does."""
-    for name in hookspecs.REQUIRED_PROVIDER_HOOKS:
-        impls = getattr(pm.hook, name).get_hookimpls()
-        if not any(impl.plugin is provider for impl in impls):
-            raise PluginLoadError(
-                f"provider {info.name!r} does not implement required hook {name}",
-                distribution=info.distribution,
-                version=info.version,
-                entry_point=info.name,
-            )
+    from authplug.provider_checks import describe, missing_hooks_error
+
+    missing = [
+        name
+        for name in hookspecs.REQUIRED_PROVIDER_HOOKS
+        if not any(impl.plugin is provider for impl in getattr(pm.hook, name).get_hookimpls())
+    ]
+    if missing:
+        raise missing_hooks_error(provider, info, missing)
     for name in hookspecs.PROVIDER_HOOKS:
         for impl in getattr(pm.hook, name).get_hookimpls():
             if impl.plugin is not provider:
                 raise PluginLoadError(
                     f"plugin {impl.plugin_name!r} implements provider hook {name}; "
                     "only the configured provider may answer authentication hooks",
-                    entry_point=impl.plugin_name,
+                    plugin=PluginInfo(name=impl.plugin_name),
                 )
             if impl.hookwrapper or impl.wrapper:
                 raise PluginLoadError(
-                    f"provider {info.name!r}: {name} may not be a hook wrapper",
-                    distribution=info.distribution,
-                    version=info.version,
-                    entry_point=info.name,
+                    f"provider {describe(info)}: {name} may not be a hook wrapper",
+                    plugin=info,
                 )
+
+
+def _unknown_hook_error(exc: pluggy.PluginValidationError, info: PluginInfo) -> PluginLoadError:
+    """pluggy's "unknown hook" with the plugin's origin and the closest real hook name."""
+    from authplug.provider_checks import closest_hook, describe
+
+    text = str(exc)
+    hook = next(
+        (w for w in text.replace("'", " ").replace('"', " ").split() if w.startswith("authplug_")),
+        None,
+    )
+    meant = closest_hook(hook) if hook is not None else None
+    return PluginLoadError(
+        f"plugin {describe(info)} implements an unknown hook "
+        f"{hook or '(unnamed)'} (misspelled hook name?)"
+        + (f"; did you mean {meant}?" if meant is not None and meant != hook else "")
+        + f" [{text}]",
+        plugin=info,
+    )
 
 
 def build_host(
@@ -197,41 +205,36 @@ def build_host(
         provider hook.
     """
     from authplug.access import AccessPolicy
+    from authplug.provider_checks import check_provider_class, describe
     from authplug.session import SessionManager
     from authplug.stores.memory import MemoryUserStore
 
     config = config or AuthplugConfig()
     info = provider_info or PluginInfo(name=type(provider).__name__)
+    check_provider_class(type(provider), info)
     pm = new_plugin_manager()
     loaded: list[PluginInfo] = []
+    origins: dict[int, PluginInfo] = {}
     for plugin, plugin_info in ((provider, info), *extensions):
+        origins[id(plugin)] = plugin_info
         try:
             pm.register(plugin, name=f"{plugin_info.name}")
         except pluggy.PluginValidationError as exc:
             raise PluginLoadError(
-                f"plugin {plugin_info.name!r} has an invalid hook implementation: {exc}",
-                distribution=plugin_info.distribution,
-                version=plugin_info.version,
-                entry_point=plugin_info.name,
+                f"plugin {describe(plugin_info)} has an invalid hook implementation: {exc}",
+                plugin=plugin_info,
             ) from None
         except ValueError as exc:
             raise PluginLoadError(
-                f"plugin {plugin_info.name!r} could not be registered: {exc}",
-                distribution=plugin_info.distribution,
-                version=plugin_info.version,
-                entry_point=plugin_info.name,
+                f"plugin {describe(plugin_info)} could not be registered: {exc}",
+                plugin=plugin_info,
             ) from None
         if plugin is not provider:
             loaded.append(plugin_info)
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginLoadError(
-            f"unknown hook implementation (misspelled hook name?): {exc}",
-            distribution=info.distribution,
-            version=info.version,
-            entry_point=info.name,
-        ) from None
+        raise _unknown_hook_error(exc, origins.get(id(exc.plugin), info)) from None
     _check_provider_hooks(pm, provider, info)
     tracer = tracer_for(config.debug)
     hooks = HookCalls(pm, tracer=tracer)
@@ -239,12 +242,7 @@ def build_host(
         routes = {route.path: route for route in hooks.routes()}
         challenge = hooks.challenge()
     except AuthplugError as exc:
-        raise PluginLoadError(
-            f"provider {info.name!r}: {exc.message}",
-            distribution=info.distribution,
-            version=info.version,
-            entry_point=info.name,
-        ) from None
+        raise PluginLoadError(f"provider {describe(info)}: {exc.message}", plugin=info) from None
     stateless = provider_is_stateless(provider)
     fast = _fast_path(pm, info) if stateless else None
     store = store if store is not None else MemoryUserStore()
@@ -291,22 +289,18 @@ def _fast_path(
     function = cast("Callable[[HeaderLookup], AnyUser | None]", impl.function)
     if getattr(function, "__func__", None) is AuthProvider.authplug_authenticate_fast:
         # The base class's hookimpl only delegates: call the method it delegates to.
-        provider = cast("AuthProvider[Any, Any]", impl.plugin)
+        provider = cast("AuthProvider[Any, Any, Any]", impl.plugin)
         function = provider.authenticate_fast
     if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
         raise PluginLoadError(
             f"provider {info.name!r}: authplug_authenticate_fast must be synchronous "
             "(no I/O on the fast path; the async work belongs in authplug_authenticate)",
-            distribution=info.distribution,
-            version=info.version,
-            entry_point=info.name,
+            plugin=info,
         )
     if tuple(impl.argnames) != ("header",):
         raise PluginLoadError(
             f"provider {info.name!r}: authplug_authenticate_fast must take exactly 'header'",
-            distribution=info.distribution,
-            version=info.version,
-            entry_point=info.name,
+            plugin=info,
         )
     return function
 

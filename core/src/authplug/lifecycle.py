@@ -95,7 +95,7 @@ from authplug.responses import (
 from authplug.results import Authenticated, Redirect, ResponseCookie
 from authplug.return_to import safe_return_to
 from authplug.session.manager import SessionRead
-from authplug.session.payload import SessionData, SessionUser
+from authplug.session.payload import SessionData, SessionUser, as_session_user
 from authplug.signin import SIGN_IN_PATH, SignIn
 from authplug.singleflight import SingleFlight
 
@@ -609,7 +609,7 @@ class Lifecycle:
         """Map an updated user, save it to the store and return it as the session holds it."""
         if self._has_extensions:
             user = await self._hooks.map_user(user)
-        stored = SessionUser.model_validate(user.model_dump())
+        stored = as_session_user(user)
         view = stored.tool_view()
         moment = datetime.fromtimestamp(self._clock(), tz=UTC)
         await self._runtime.run_blocking(lambda: self._store.update(view, moment))

@@ -19,9 +19,8 @@ loading fails closed with a typed error.
 
 from __future__ import annotations
 
-import importlib.metadata as md
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,9 +37,21 @@ from authplug.config import (
     format_validation_error,
     read_config,
 )
+from authplug.distributions import (
+    CORE_DISTRIBUTION,
+    FIRST_PARTY_PROVIDERS,
+    PLUGIN_GROUP,
+    PROVIDER_GROUP,
+    STORE_GROUP,
+    InstalledPlugin,
+    closest_provider,
+    core_version,
+    installed,
+)
 from authplug.errors import AuthplugError, ConfigError, PluginLoadError
 from authplug.host import Host, PluginInfo, build_host
 from authplug.provider import NoSettings
+from authplug.provider_checks import check_plugin_class, check_settings_model
 
 if TYPE_CHECKING:
     from authplug.stores import UserStore
@@ -51,78 +62,21 @@ __all__ = [
     "STORE_GROUP",
     "InstalledPlugin",
     "core_version",
+    "host_or_load",
     "installed",
     "load",
     "load_config",
 ]
 
-PROVIDER_GROUP = "authplug.providers"
-PLUGIN_GROUP = "authplug.plugins"
-STORE_GROUP = "authplug.stores"
-CORE_DISTRIBUTION = "authplug"
+_DETAIL_LIMIT = 500
 
 
-@dataclass(frozen=True)
-class InstalledPlugin:
-    """One entry point as installed, read from metadata without importing it."""
-
-    group: str
-    name: str
-    value: str
-    distribution: str | None
-    version: str | None
-    summary: str | None
-    requires: tuple[str, ...]
-    entry_point: md.EntryPoint
-
-    @property
-    def info(self) -> PluginInfo:
-        """Name, distribution and version, for hosts and errors."""
-        return PluginInfo(name=self.name, distribution=self.distribution, version=self.version)
-
-    def describe(self) -> str:
-        """``name (distribution version)`` for messages."""
-        if self.distribution:
-            return f"{self.name} ({self.distribution} {self.version})"
-        return self.name
-
-
-def core_version() -> str:
-    """The installed version of the ``authplug`` core distribution."""
-    try:
-        return md.version(CORE_DISTRIBUTION)
-    except md.PackageNotFoundError:  # running from a source tree without metadata
-        return "0"
-
-
-def installed(group: str) -> dict[str, list[InstalledPlugin]]:
-    """All entry points of ``group`` by name (a list: duplicates are kept to be reported).
-
-    Reads metadata only; no plugin module is imported. The same distribution
-    seen twice on ``sys.path`` counts once.
-    """
-    found: dict[str, list[InstalledPlugin]] = {}
-    seen: set[tuple[str, str, str | None]] = set()
-    for ep in md.entry_points(group=group):
-        dist = ep.dist
-        dist_name = dist.metadata["Name"] if dist is not None else None
-        key = (ep.name, ep.value, dist_name and canonicalize_name(dist_name))
-        if key in seen:
-            continue
-        seen.add(key)
-        found.setdefault(ep.name, []).append(
-            InstalledPlugin(
-                group=group,
-                name=ep.name,
-                value=ep.value,
-                distribution=dist_name,
-                version=dist.version if dist is not None else None,
-                summary=dist.metadata["Summary"] if dist is not None else None,
-                requires=tuple(dist.requires or ()) if dist is not None else (),
-                entry_point=ep,
-            )
-        )
-    return found
+def _detail(exc: BaseException) -> str:
+    """``TypeError: the original message`` (capped), kept in load errors."""
+    text = str(exc).strip()
+    if len(text) > _DETAIL_LIMIT:
+        text = text[:_DETAIL_LIMIT] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _single(group: str, name: str, candidates: list[InstalledPlugin]) -> InstalledPlugin:
@@ -133,7 +87,7 @@ def _single(group: str, name: str, candidates: list[InstalledPlugin]) -> Install
         raise PluginLoadError(
             f"{group} entry point {name!r} is provided by more than one distribution: "
             f"{owners}; uninstall one of them",
-            entry_point=name,
+            plugin=PluginInfo(name=name),
         )
     return candidates[0]
 
@@ -158,9 +112,7 @@ def _check_core_requirement(plugin: InstalledPlugin) -> None:
                 f"{plugin.group} entry point {plugin.name!r} from {plugin.distribution} "
                 f"{plugin.version} requires authplug{req.specifier}, but authplug {current} "
                 "is installed; upgrade one of them",
-                distribution=plugin.distribution,
-                version=plugin.version,
-                entry_point=plugin.name,
+                plugin=plugin.info,
             )
 
 
@@ -170,15 +122,12 @@ def _import(plugin: InstalledPlugin) -> Any:
     try:
         return plugin.entry_point.load()
     except Exception as exc:
-        detail = str(exc).splitlines()[0][:200] if str(exc) else ""
         raise PluginLoadError(
             f"{plugin.group} entry point {plugin.name!r} ({plugin.value}) from "
             f"{plugin.distribution or 'an unknown distribution'} {plugin.version or ''} "
-            f"failed to import: {type(exc).__name__}{': ' + detail if detail else ''}",
-            distribution=plugin.distribution,
-            version=plugin.version,
-            entry_point=plugin.name,
-        ) from None
+            f"failed to import: {_detail(exc)}",
+            plugin=plugin.info,
+        ) from exc
 
 
 def _checked_settings(
@@ -193,14 +142,8 @@ def _checked_settings(
         if reading.section(plugin.name) or reading.source.env_sections.get(plugin.name):
             problems.append(f"{plugin.name}: this plugin takes no settings")
         return None
-    model = getattr(target, "settings_model", NoSettings)
-    if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        raise PluginLoadError(
-            f"{plugin.describe()}: settings_model is not a pydantic model",
-            distribution=plugin.distribution,
-            version=plugin.version,
-            entry_point=plugin.name,
-        )
+    check_plugin_class(target, plugin.info)
+    model = check_settings_model(getattr(target, "settings_model", NoSettings), plugin.info)
     try:
         data = reading.source.section_settings(plugin.name, reading, model)
     except ConfigError as exc:
@@ -227,7 +170,12 @@ def _checked_settings(
 
 
 def _instantiate(plugin: InstalledPlugin, target: Any, settings: BaseModel | None) -> object:
-    """Build the plugin object: a class gets its validated settings; anything else is used as is."""
+    """Build the plugin object: a class gets its validated settings; anything else is used as is.
+
+    The three entry-point forms: a class (called as ``cls(settings)`` with
+    its validated settings), an instance, or a module (both used as they are
+    and taking no settings).
+    """
     if not isinstance(target, type):
         return target
     try:
@@ -236,23 +184,26 @@ def _instantiate(plugin: InstalledPlugin, target: Any, settings: BaseModel | Non
         raise
     except Exception as exc:
         raise PluginLoadError(
-            f"{plugin.describe()} failed to start: {type(exc).__name__}",
-            distribution=plugin.distribution,
-            version=plugin.version,
-            entry_point=plugin.name,
-        ) from None
+            f"{plugin.describe()} failed to start: {_detail(exc)}", plugin=plugin.info
+        ) from exc
 
 
 def _unknown_provider(name: str, providers: Mapping[str, list[InstalledPlugin]]) -> PluginLoadError:
+    """Name the closest installed or first-party provider; an install hint only for first-party."""
     listing = ", ".join(
         c.describe() for cands in sorted(providers.values(), key=lambda c: c[0].name) for c in cands
     )
-    return PluginLoadError(
-        f"unknown provider {name!r}; installed providers: {listing or 'none'}. "
-        f"Install it with `pip install authplug-{name}` or pick an installed one "
-        "(AUTHPLUG_PROVIDER or `provider` in authplug.toml)",
-        entry_point=name,
-    )
+    text = f"unknown provider {name!r}"
+    meant = closest_provider(name, set(providers))
+    if meant is not None and meant != name:
+        text += f"; did you mean {meant!r}?"
+        if meant not in providers:
+            text += f" (not installed: `pip install authplug-{meant}`)"
+    text += f". Installed providers: {listing or 'none'}."
+    if name in FIRST_PARTY_PROVIDERS:
+        text += f" Install it with `pip install authplug-{name}`."
+    text += " Set AUTHPLUG_PROVIDER or `provider` in authplug.toml to an installed provider."
+    return PluginLoadError(text, plugin=PluginInfo(name=name))
 
 
 def _load_store(config: AuthplugConfig) -> UserStore:
@@ -275,11 +226,8 @@ def _load_store(config: AuthplugConfig) -> UserStore:
         raise
     except Exception as exc:
         raise PluginLoadError(
-            f"store {config.store!r} failed to open: {type(exc).__name__}",
-            distribution=plugin.distribution,
-            version=plugin.version,
-            entry_point=plugin.name,
-        ) from None
+            f"store {config.store!r} failed to open: {_detail(exc)}", plugin=plugin.info
+        ) from exc
     return store
 
 
@@ -288,7 +236,7 @@ def load_config(
     settings: Mapping[str, Any] | None = None,
     *,
     environ: Mapping[str, str] | None = None,
-    cwd: Path | None = None,
+    cwd: str | os.PathLike[str] | None = None,
     known_sections: frozenset[str] | None = None,
     **overrides: Any,
 ) -> tuple[AuthplugConfig, ConfigSource]:
@@ -303,7 +251,34 @@ def load_config(
         explicit["provider"] = provider
     if known_sections is None:
         known_sections = frozenset(installed(PROVIDER_GROUP)) | frozenset(installed(PLUGIN_GROUP))
-    return read_config(overrides=explicit, environ=environ, cwd=cwd, known_sections=known_sections)
+    return read_config(
+        overrides=explicit, environ=environ, cwd=_cwd(cwd), known_sections=known_sections
+    )
+
+
+def _cwd(cwd: object) -> Path | None:
+    """``cwd`` as a :class:`~pathlib.Path`: a ``str`` and any path-like are accepted."""
+    if cwd is None:
+        return None
+    if not isinstance(cwd, str | os.PathLike):
+        raise TypeError(f"cwd must be a path (str or os.PathLike), not {type(cwd).__name__}")
+    return Path(cwd)
+
+
+def _given_store(store: object) -> UserStore | str | None:
+    """The store passed to :func:`load` (an object or a store name), checked now.
+
+    Checked at load rather than at the first login, where a wrong object
+    would fail with an unrelated message.
+    """
+    from authplug.stores import UserStore
+
+    if store is None or isinstance(store, str | UserStore):
+        return store
+    raise TypeError(
+        f"load(store=...) takes a user store object or a store name such as 'sqlite', "
+        f"not {type(store).__name__}"
+    )
 
 
 def load(
@@ -311,7 +286,7 @@ def load(
     settings: Mapping[str, Any] | None = None,
     *,
     environ: Mapping[str, str] | None = None,
-    cwd: Path | None = None,
+    cwd: str | os.PathLike[str] | None = None,
     store: UserStore | str | None = None,
     **overrides: Any,
 ) -> Host:
@@ -322,16 +297,19 @@ def load(
         tables (``{"jwt": {"issuer": ...}, "cookie_keys": [...]}``), winning
         over the file and the environment.
     :param environ: Environment to read ``AUTHPLUG_*`` from (default ``os.environ``).
-    :param cwd: Directory holding ``authplug.toml`` (default: the working directory).
+    :param cwd: Directory holding ``authplug.toml`` (default: the working
+        directory); a ``str`` or any path-like.
     :param store: A ready user store, instead of the configured one; a
         string names a store entry point (``"memory"``), like ``config.store``.
     :param overrides: More top-level settings (``env="production"``).
     :raises ConfigError: the configuration or a plugin's settings are invalid.
     :raises PluginLoadError: the provider is unknown, duplicated, incompatible,
         broken, or a hook implementation is invalid.
+    :raises TypeError: ``store`` is neither a user store nor a name, or ``cwd`` not a path.
     """
-    if isinstance(store, str):
-        overrides["store"], store = store, None
+    checked_store = _given_store(store)
+    if isinstance(checked_store, str):
+        overrides["store"], checked_store = checked_store, None
     providers = installed(PROVIDER_GROUP)
     extension_plugins = installed(PLUGIN_GROUP)
     explicit: dict[str, Any] = dict(settings or {})
@@ -341,7 +319,7 @@ def load(
     reading = collect_config(
         overrides=explicit,
         environ=environ,
-        cwd=cwd,
+        cwd=_cwd(cwd),
         known_sections=frozenset(providers) | frozenset(extension_plugins),
     )
     # Every problem is collected before anything is reported: the core's keys,
@@ -394,6 +372,13 @@ def load(
         provider_obj,
         config,
         provider_info=chosen.info,
-        store=store if store is not None else _load_store(config),
+        store=checked_store if checked_store is not None else _load_store(config),
         extensions=extensions,
     )
+
+
+def host_or_load(host: Host | None) -> Host:
+    """``host``, or when it is ``None`` the one :func:`load` builds from config."""
+    if host is not None:
+        return host
+    return load()

@@ -4,11 +4,16 @@
 cookie carries. Its three visibility tiers are enforced by types:
 
 * ``auth_data`` (tokens) lives only in the encrypted session cookie. It is
-  excluded from ``repr``, from :meth:`AuthenticatedUser.tool_view` and from
+  excluded from ``repr``, ``str``, ``dict(user)``, ``model_dump`` and
+  ``model_dump_json`` (so a FastAPI endpoint returning the user cannot send
+  tokens to the browser), from :meth:`AuthenticatedUser.tool_view` and from
   :meth:`AuthenticatedUser.agent_view`, and the user store's record type has
-  no field for it.
-* ``custom_data`` is stored and visible to tools (:class:`ToolUserView`), but
-  not to the agent (:class:`AgentUserView`).
+  no field for it. The session codec is the one place that serialises it
+  (:mod:`authplug.session.payload`).
+* ``custom_data`` is stored in the user store and visible to tools
+  (:class:`ToolUserView`), but not to the agent (:class:`AgentUserView`).
+  Secrets never belong there: the core warns once per key at login when a
+  key looks like one (``token``, ``secret``, ``password``, ``key``).
 * everything else is visible to all three.
 
 Serialised field names are camelCase (``userId``, ``authData``) to match the
@@ -27,7 +32,7 @@ true}}``. Features are visible to tools and to the agent.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, Generic, Literal, TypeAlias, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -175,9 +180,12 @@ class AuthenticatedUser(BaseModel, Generic[AuthDataT, CustomDataT]):
         roles: Role names such as ``"pika:content-admin"``.
         custom_data: Application data about the user (company, locale...).
             Saved to the user store and shown to tools; never to the agent.
+            Never put a secret here.
         auth_data: Credentials (access/refresh tokens, their expiry). Lives
             only inside the encrypted session cookie: never stored, never
-            logged (hidden from ``repr``), never in a tool or agent view.
+            logged (hidden from ``repr``), never serialised by
+            ``model_dump``/``model_dump_json``/``dict()`` (so never in a JSON
+            response), never in a tool or agent view. Read it as an attribute.
         features: The user's features by name, each a :class:`Feature`
             (``{"history": {"type": "history", "history": true}}``); a
             list of names is accepted and means each switched on.
@@ -191,13 +199,19 @@ class AuthenticatedUser(BaseModel, Generic[AuthDataT, CustomDataT]):
     user_type: UserType
     roles: tuple[str, ...] = ()
     custom_data: CustomDataT | None = None
-    auth_data: AuthDataT | None = Field(default=None, repr=False)
+    auth_data: AuthDataT | None = Field(default=None, repr=False, exclude=True)
     features: Features = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _feature_names(self) -> AuthenticatedUser[AuthDataT, CustomDataT]:
         _check_names(self.features)
         return self
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:  # type: ignore[override]
+        """``(field, value)`` pairs, as ``dict(user)`` sees them: ``auth_data`` left out."""
+        for name, value in super().__iter__():
+            if name != "auth_data":
+                yield name, value
 
     def tool_view(self) -> ToolUserView:
         """Return the user as tools may see it (no ``auth_data``)."""

@@ -1,7 +1,8 @@
 """``AuthProvider``: the convenience base class for identity providers.
 
-Subclass it, set :attr:`AuthProvider.settings_model` to your pydantic
-settings, and implement :meth:`~AuthProvider.authenticate` (plus
+Subclass ``AuthProvider[SettingsT, AuthDataT, CustomDataT]`` with your
+pydantic settings model (``extra="forbid"``) as the first type argument, and
+implement :meth:`~AuthProvider.authenticate` (plus
 :meth:`~AuthProvider.validate_user` and :meth:`~AuthProvider.refresh` when
 your sessions can go stale). Its hook implementations delegate to those
 methods. A bare pluggy plugin object with ``@hookimpl`` functions works too.
@@ -12,13 +13,16 @@ Register it under the ``authplug.providers`` entry-point group::
     acme = "authplug_acme.provider:AcmeProvider"
 
 The loader validates the ``[acme]`` config section with ``settings_model``
-and calls ``AcmeProvider(settings)``.
+(taken from the first type argument unless the class sets it) and calls
+``AcmeProvider(settings)``. Before that it checks the class's shape (see
+:mod:`authplug.provider_checks`): ``authenticate`` overridden with the right
+signature, no misspelled method, a settings model that forbids unknown keys.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
-from typing import ClassVar, Generic
+from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
 
@@ -29,7 +33,10 @@ from authplug.request import AuthRequest, HeaderLookup
 from authplug.results import AuthenticateResult, Redirect
 from authplug.routes import Route
 
-__all__ = ["AuthProvider", "NoSettings"]
+__all__ = ["AuthProvider", "NoSettings", "SettingsT"]
+
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
+"""The type of a provider's validated settings (its ``settings_model``)."""
 
 
 class NoSettings(BaseModel):
@@ -38,12 +45,17 @@ class NoSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class AuthProvider(Generic[AuthDataT, CustomDataT]):
+class AuthProvider(Generic[SettingsT, AuthDataT, CustomDataT]):
     """Base class for a provider producing ``AuthenticatedUser[AuthDataT, CustomDataT]``.
+
+    ``self.settings`` has the type ``SettingsT`` (``AcmeSettings`` in
+    ``AuthProvider[AcmeSettings, StrMap, StrMap]``), so ``mypy --strict``
+    checks every use of a setting.
 
     Class attributes:
         settings_model: Pydantic model of the provider's config section;
-            unknown keys must be errors (``extra="forbid"``).
+            unknown keys must be errors (``extra="forbid"``). Defaults to the
+            first type argument when that is a pydantic model.
         development_only: When true, the loader refuses the provider with
             ``AUTHPLUG_ENV=production`` unless its settings have
             ``allow_in_production = true``.
@@ -60,9 +72,30 @@ class AuthProvider(Generic[AuthDataT, CustomDataT]):
     stateless: ClassVar[bool] = False
     challenge: ClassVar[str | None] = None
 
-    def __init__(self, settings: BaseModel) -> None:
+    def __class_getitem__(cls, params: Any) -> Any:
+        """``AuthProvider[Settings, AuthData, CustomData]``; the two-argument form is explained."""
+        if cls is AuthProvider and isinstance(params, tuple) and len(params) == 2:
+            raise TypeError(
+                "AuthProvider takes three type arguments, the settings model first: "
+                "AuthProvider[AcmeSettings, StrMap, StrMap] "
+                "(AuthProvider[NoSettings, StrMap, StrMap] for a provider without settings)"
+            )
+        return super().__class_getitem__(params)  # type: ignore[misc]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Take ``settings_model`` from ``AuthProvider[Settings, ...]`` when the class sets none."""
+        super().__init_subclass__(**kwargs)
+        if "settings_model" in cls.__dict__:
+            return
+        for base in cls.__dict__.get("__orig_bases__", ()):
+            if get_origin(base) is AuthProvider:
+                declared = get_args(base)[0]
+                if isinstance(declared, type) and issubclass(declared, BaseModel):
+                    cls.settings_model = declared
+
+    def __init__(self, settings: SettingsT) -> None:
         """Keep the validated ``settings`` (an instance of :attr:`settings_model`)."""
-        self.settings = settings
+        self.settings: SettingsT = settings
 
     # -- the methods a provider implements --------------------------------------
 

@@ -96,7 +96,13 @@ class AuthRequest:
     client: str | None = None
 
     def header(self, name: str) -> str | None:
-        """Return the first header called ``name`` (case-insensitive), decoded as latin-1."""
+        """Return the first header called ``name`` (case-insensitive), decoded as latin-1.
+
+        HTTP header values are bytes; latin-1 maps each byte to one character,
+        so nothing is lost and nothing fails. A header that carries UTF-8 (a
+        proxy's ``X-Forwarded-User: José``) reads back as
+        ``value.encode("latin-1").decode("utf-8")``.
+        """
         key = name.lower().encode("latin-1")
         for k, v in self.headers:
             if k == key:

@@ -38,8 +38,8 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from authplug.host import host_or_load
 from authplug.lifecycle import MAX_AUTH_BODY, Lifecycle, PathKind
+from authplug.loader import host_or_load
 from authplug.request import AuthRequest, HeaderLookup
 from authplug.responses import Respond, mount_prefix
 from authplug.singleflight import SingleFlight, ThreadSingleFlight

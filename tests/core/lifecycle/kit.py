@@ -10,7 +10,6 @@ log-scanning tests can look for them.
 from __future__ import annotations
 
 import asyncio
-import base64
 import secrets
 import threading
 from collections.abc import Sequence
@@ -37,14 +36,10 @@ from authplug.results import (
 )
 from authplug.routes import Route
 from authplug.stores.memory import MemoryUserStore
+from authplug.testing import make_key as make_key  # the public kit's key maker
 
 NOW = 1_700_000_000.0
 User = AuthenticatedUser[dict[str, str], dict[str, str]]
-
-
-def make_key() -> str:
-    """A fresh cookie key, as `authplug keygen` prints it."""
-    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
 
 
 class Clock:
@@ -60,7 +55,7 @@ class Clock:
         self.now += seconds
 
 
-class TestProvider(AuthProvider[dict[str, str], dict[str, str]]):
+class TestProvider(AuthProvider[NoSettings, dict[str, str], dict[str, str]]):
     """A browser provider with a login route, counting validate and refresh.
 
     Attributes to steer a test:
@@ -233,7 +228,7 @@ class TestProvider(AuthProvider[dict[str, str], dict[str, str]]):
         raise ProviderUnavailableError("timeout", provider="test-idp")
 
 
-class BearerProvider(AuthProvider[dict[str, str], dict[str, str]]):
+class BearerProvider(AuthProvider[NoSettings, dict[str, str], dict[str, str]]):
     """A stateless provider: ``Authorization: Bearer good-<user>`` authenticates."""
 
     stateless = True

@@ -35,7 +35,7 @@ SESSION = "authplug_session"
 SECRET = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2VjcmV0LXNpZ25hdHVyZS12YWx1ZQ"
 
 
-class Misbehaving(AuthProvider[dict[str, str], dict[str, str]]):
+class Misbehaving(AuthProvider[NoSettings, dict[str, str], dict[str, str]]):
     """``authenticate`` does whatever ``mode`` says."""
 
     __test__ = False
@@ -192,7 +192,7 @@ async def test_an_unexpected_error_in_validate_or_refresh_ends_the_session(
 # -- challenges: stateless is not bearer --------------------------------------------
 
 
-class HeaderProvider(AuthProvider[dict[str, str], dict[str, str]]):
+class HeaderProvider(AuthProvider[NoSettings, dict[str, str], dict[str, str]]):
     """Identity from a trusted proxy header; challenges with its own scheme."""
 
     __test__ = False

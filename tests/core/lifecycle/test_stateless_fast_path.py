@@ -28,7 +28,7 @@ from authplug.results import Authenticated, AuthenticateResult
 pytestmark = pytest.mark.anyio
 
 
-class ProxyHeaders(AuthProvider[dict[str, str], dict[str, str]]):
+class ProxyHeaders(AuthProvider[NoSettings, dict[str, str], dict[str, str]]):
     """Identity from a trusted proxy's header, with the fast path (as the guide shows)."""
 
     __test__ = False

@@ -113,7 +113,8 @@ def test_check_unknown_provider_fails_naming_installed_and_hint(site: Path, tmp_
     assert result.returncode == 1
     assert "unknown provider 'nope'" in result.stderr
     assert "devauth (devauth-provider 1.4.2)" in result.stderr
-    assert "pip install authplug-nope" in result.stderr
+    # not a first-party name: no install hint (it would invite installing a squatted name)
+    assert "pip install" not in result.stderr
     assert "Traceback" not in result.stderr
     assert not (site / "devauth_mod.imported").exists()
 

@@ -248,8 +248,7 @@ def register_extension_algorithms() -> None:
                 raise PluginLoadError(
                     f"python-jose already has a key class for {name} "
                     f"({current.__module__}.{current.__qualname__}); authplug-jwt will not "
-                    "override or trust it",
-                    distribution="authplug-jwt",
+                    "override or trust it"
                 )
             jwk.register_key(name, key_class)
 
@@ -274,8 +273,7 @@ def check_backends() -> None:
         if jwk.get_key(name) is not cls:
             raise PluginLoadError(
                 f"python-jose does not use the cryptography backend for {name}; "
-                "install python-jose[cryptography]",
-                distribution="authplug-jwt",
+                "install python-jose[cryptography]"
             )
 
 

@@ -9,11 +9,19 @@ from __future__ import annotations
 import secrets
 from typing import Any, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    field_serializer,
+)
 
+from authplug.custom_data import warn_if_secret_looking
 from authplug.models import AuthenticatedUser
 
-__all__ = ["SessionData", "SessionUser", "new_sid"]
+__all__ = ["SessionData", "SessionUser", "as_session_user", "new_sid"]
 
 SessionUser: TypeAlias = AuthenticatedUser[dict[str, str], dict[str, str]]
 """The user as a session stores it: both data tiers are plain string maps."""
@@ -22,6 +30,16 @@ SessionUser.__doc__ = (
 )
 
 _Epoch = Field(ge=0, allow_inf_nan=False)
+
+
+def as_session_user(user: AuthenticatedUser[Any, Any]) -> SessionUser:
+    """``user`` as the session holds it, ``auth_data`` kept (read from attributes, not a dump).
+
+    The one conversion from a provider's user to the session's: it also
+    warns (once per key) when ``custom_data`` looks like it holds a secret.
+    """
+    warn_if_secret_looking(user.custom_data)
+    return SessionUser.model_validate(user, from_attributes=True)
 
 
 def new_sid() -> str:
@@ -52,8 +70,22 @@ class SessionData(BaseModel):
     last_seen_at: float = _Epoch
     validated_at: float = _Epoch
 
+    @field_serializer("user", mode="wrap")
+    def _user_with_auth_data(
+        self, user: SessionUser, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> Any:
+        """The one explicit path that serialises ``auth_data``: into the sealed cookie.
+
+        ``AuthenticatedUser`` excludes ``auth_data`` from every dump; the
+        session payload adds it back, and nothing else does.
+        """
+        data = handler(user)
+        if user.auth_data is not None:
+            data["authData" if info.by_alias else "auth_data"] = dict(user.auth_data)
+        return data
+
     @classmethod
     def start(cls, user: AuthenticatedUser[Any, Any], now: float) -> SessionData:
         """A new session for ``user`` logged in at ``now``, with a fresh ``sid``."""
-        stored = SessionUser.model_validate(user.model_dump())
+        stored = as_session_user(user)
         return cls(sid=new_sid(), user=stored, created_at=now, last_seen_at=now, validated_at=now)

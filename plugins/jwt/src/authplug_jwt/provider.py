@@ -110,7 +110,7 @@ def _static_keys(settings: JwtSettings, allowed: frozenset[str]) -> KeySet:
     return KeySet(keys)
 
 
-class JwtProvider(AuthProvider[StrMap, StrMap]):
+class JwtProvider(AuthProvider[JwtSettings, StrMap, StrMap]):
     """The bearer-JWT provider (entry point ``jwt``).
 
     :param settings: The validated ``[jwt]`` section.

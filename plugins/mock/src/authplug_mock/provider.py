@@ -60,7 +60,7 @@ from authplug_mock.users import MockSessionUser, profile_changed, to_session_use
 __all__ = ["MockProvider"]
 
 
-class MockProvider(AuthProvider[StrMap, StrMap]):
+class MockProvider(AuthProvider[MockSettings, StrMap, StrMap]):
     """A provider whose users are listed in config and picked on a login page.
 
     Development only: anyone who can reach ``/auth/mock/login`` can become

@@ -89,7 +89,7 @@ RETRY_AT: Final = "refresh_retry_at"
 _VERIFIER, _NONCE, _REDIRECT_URI = "v", "n", "r"
 
 
-class OAuthProvider(AuthProvider[StrMap, StrMap]):
+class OAuthProvider(AuthProvider[OAuthSettings, StrMap, StrMap]):
     """The OAuth 2.0 / OpenID Connect provider (entry point ``oauth``).
 
     :param settings: The validated ``[oauth]`` section.

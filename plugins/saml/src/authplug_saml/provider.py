@@ -50,7 +50,7 @@ __all__ = ["SamlProvider"]
 METADATA_TYPE = "application/samlmetadata+xml"
 
 
-class SamlProvider(AuthProvider[StrMap, StrMap]):
+class SamlProvider(AuthProvider[SamlSettings, StrMap, StrMap]):
     """Log users in through a SAML 2.0 IdP (Web Browser SSO profile, SP-initiated).
 
     :param settings: The validated ``[saml]`` settings.
