@@ -6,6 +6,7 @@ live in the pyproject files (``[dependency-groups]`` of the workspace root).
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -165,3 +166,115 @@ def bench(session: nox.Session) -> None:
     """Benchmarks against the physical floor: prints a table of ratios, writes bench/results/."""
     _install_all(session, "bench")
     session.run("python", "bench/run.py", *session.posargs)
+
+
+# -- mutation testing ---------------------------------------------------------------
+# The security-critical modules `nox -s mutate` mutates, as paths under a
+# distribution's src/ (glob patterns; a pattern that matches nothing yet is
+# kept so a later run includes the module once it lands). See docs/testing.md.
+MUTATION_TARGETS = [
+    "authplug/return_to.py",
+    "authplug/access.py",
+    "authplug/request_path.py",
+    "authplug/session/*.py",
+    "authplug/revocation.py",
+    "authplug/logout.py",
+    "authplug/jose/claims.py",
+    "authplug/jose/compact.py",
+    "authplug/jose/verify.py",
+    "authplug/jose/keys.py",
+    "authplug_oauth/id_token.py",
+    "authplug_oauth/callback.py",
+    "authplug_oauth/pkce.py",
+    "authplug_saml/assertion_checks.py",
+    "authplug_saml/replay.py",
+]
+# The tests mutants are checked against: the in-process tests of those modules
+# (paths that do not exist yet are skipped). Real servers, browsers, Node peers
+# and CLI subprocesses are left out: they cannot run in mutmut's forked
+# workers or would import the unmutated code, and they exercise the same
+# functions the in-process tests do.
+MUTATION_TESTS = [
+    "tests/core/session",
+    "tests/core/lifecycle",
+    "tests/core/jose",
+    "tests/core/hosts/test_cookie_attacks.py",
+    "tests/core/test_access.py",
+    "tests/core/test_request_path.py",
+    "tests/plugins/jwt",
+    "tests/plugins/oauth",
+    "tests/plugins/saml",
+]
+MUTATION_PYTEST_ARGS = [
+    "-m",
+    "not server and not browser and not interop",
+    "-p",
+    "no:cacheprovider",
+    "--deselect",
+    "tests/plugins/jwt/test_optimised.py",
+]
+# Source lines never mutated: log calls, and the wording of error messages and
+# pages (a line raising a typed error with a literal message, or a line that is
+# only a string literal). Wording is not behaviour; what messages must never
+# contain (secrets, token content) is tested by the redaction tests.
+MUTATION_SKIP_LINES = [
+    r"^\s*_log\.\w+\(",
+    r"^\s*raise [A-Z]\w*\(\s*f?\"",
+    r"^\s*f?\"[^\"]*\"\s*[),]*\s*$",
+]
+MUTATION_STAGE = ROOT / ".mutate"
+
+
+def _stage_mutation_tree() -> None:
+    """Lay out every distribution's packages under one src/ (mutmut expects one src root)."""
+    if MUTATION_STAGE.exists():
+        shutil.rmtree(MUTATION_STAGE)
+    (MUTATION_STAGE / "src").mkdir(parents=True)
+    for source, _ in DISTRIBUTIONS.values():
+        for package in sorted((ROOT / source / "src").iterdir()):
+            if package.is_dir() and (package / "__init__.py").exists():
+                shutil.copytree(
+                    package,
+                    MUTATION_STAGE / "src" / package.name,
+                    ignore=shutil.ignore_patterns("__pycache__"),
+                )
+    shutil.copytree(
+        ROOT / "tests", MUTATION_STAGE / "tests", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    toml = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    listed = ", ".join(f'"src/{target}"' for target in MUTATION_TARGETS)
+    tests = [path for path in MUTATION_TESTS if (ROOT / path).exists()]
+    selection = ", ".join(f'"{arg}"' for arg in [*tests, *MUTATION_PYTEST_ARGS])
+    skipped = ", ".join(f"'{pattern}'" for pattern in MUTATION_SKIP_LINES)
+    toml += (
+        "\n[tool.mutmut]\n"
+        'source_paths = ["src/"]\n'
+        f"only_mutate = [{listed}]\n"
+        f"do_not_mutate_patterns = [{skipped}]\n"
+        f"pytest_add_cli_args_test_selection = [{selection}]\n"
+    )
+    (MUTATION_STAGE / "pyproject.toml").write_text(toml, encoding="utf-8")
+
+
+@nox.session
+def mutate(session: nox.Session) -> None:
+    """Mutation testing (mutmut) of the security-critical modules; table in docs/testing.md.
+
+    ``nox -s mutate`` runs every mutant and rewrites the table; ``nox -s mutate
+    -- 'authplug.return_to*'`` runs only the mutants whose names match (the
+    table is printed, not written). ``MUTATE_JOBS`` sets the parallelism
+    (default 2).
+    """
+    _install_all(session, "test", "mutate")
+    _stage_mutation_tree()
+    jobs = session.env.get("MUTATE_JOBS") or os.environ.get("MUTATE_JOBS", "2")
+    session.chdir(MUTATION_STAGE)
+    session.run("mutmut", "run", "--max-children", jobs, *session.posargs)
+    table = [
+        "python",
+        str(ROOT / "scripts" / "mutation_table.py"),
+        str(MUTATION_STAGE / "mutants"),
+    ]
+    if not session.posargs:
+        table.append(str(ROOT / "docs" / "testing.md"))
+    session.run(*table)

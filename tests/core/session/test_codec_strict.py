@@ -16,7 +16,17 @@ import pytest
 from authplug.session import KeyRing, SessionCodec
 from authplug.session.codec import b64url_decode
 
-INSERTS = ["++++", "====", "////", "    ", "\t\t\t\t", "\n\n\n\n", "\r\n\r\n", "+/+/", "AA=="]
+INSERTS = {
+    "plus": "++++",
+    "equals": "====",
+    "slash": "////",
+    "space": "    ",
+    "tab": "\t\t\t\t",
+    "newline": "\n\n\n\n",
+    "crlf": "\r\n\r\n",
+    "plus-slash": "+/+/",
+    "inner-padding": "AA==",
+}
 
 
 @pytest.fixture
@@ -29,7 +39,7 @@ def codec(ring: KeyRing) -> SessionCodec:
     return SessionCodec(ring, "session:test")
 
 
-@pytest.mark.parametrize("insert", INSERTS, ids=repr)
+@pytest.mark.parametrize("insert", INSERTS.values(), ids=INSERTS.keys())
 @pytest.mark.parametrize("where", ["start", "middle", "end"])
 def test_inserted_characters_make_the_value_unopenable(
     codec: SessionCodec, insert: str, where: str
@@ -43,7 +53,7 @@ def test_inserted_characters_make_the_value_unopenable(
     assert b64url_decode(altered.encode("ascii")) is None
 
 
-@pytest.mark.parametrize("insert", INSERTS, ids=repr)
+@pytest.mark.parametrize("insert", INSERTS.values(), ids=INSERTS.keys())
 def test_the_decoder_alone_refuses_inserted_characters(insert: str) -> None:
     assert b64url_decode(b"QUJD") == b"ABC"
     assert b64url_decode(b"QUJD" + insert.encode("ascii") + b"QUJD") is None

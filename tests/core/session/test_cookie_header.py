@@ -65,6 +65,17 @@ def test_a_cookie_at_the_very_start_and_at_the_very_end() -> None:
     assert read(b"x=1;app.9=") == ([(b"9", b"")], False)
 
 
+def test_an_empty_value_ends_at_its_semicolon() -> None:
+    assert read(b"app.0=; app.1=b") == ([(b"0", b""), (b"1", b"b")], False)
+    assert read(b"app.0=;app.1=") == ([(b"0", b""), (b"1", b"")], False)
+
+
+def test_only_spaces_and_tabs_around_a_value_are_stripped() -> None:
+    """RFC 6265 optional white space is SP/HTAB; other control bytes stay (and fail later)."""
+    found, _ = read(b"app.0= \t\x0bvalue\r\x0c\t ; app.1=\nx\n")
+    assert found == [(b"0", b"\x0bvalue\r\x0c"), (b"1", b"\nx\n")]
+
+
 def test_names_that_merely_contain_the_prefix_are_not_cookies() -> None:
     found, _ = read(b"xapp.0=decoy; a=app.1=inside-a-value; app.2=real")
     assert found == [(b"2", b"real")]

@@ -40,17 +40,17 @@ def counted(config_factory: Any, counting_manager: Any) -> tuple[SessionManager,
     return result
 
 
-MALFORMED = [
-    "a" * (TXN_ID_LENGTH - 1),
-    "a" * (TXN_ID_LENGTH + 1),
-    "a" * (TXN_ID_LENGTH - 1) + "!",
-    "a" * (TXN_ID_LENGTH - 1) + "=",
-    "a" * (TXN_ID_LENGTH - 1) + ".",
-    "a" * (TXN_ID_LENGTH - 2) + "; ",
-]
+MALFORMED = {
+    "short": "a" * (TXN_ID_LENGTH - 1),
+    "long": "a" * (TXN_ID_LENGTH + 1),
+    "bang": "a" * (TXN_ID_LENGTH - 1) + "!",
+    "padding": "a" * (TXN_ID_LENGTH - 1) + "=",
+    "dot": "a" * (TXN_ID_LENGTH - 1) + ".",
+    "separator": "a" * (TXN_ID_LENGTH - 2) + "; ",
+}
 
 
-@pytest.mark.parametrize("txn_id", MALFORMED, ids=repr)
+@pytest.mark.parametrize("txn_id", MALFORMED.values(), ids=MALFORMED.keys())
 def test_malformed_id_is_refused_before_searching_the_header(
     counted: tuple[SessionManager, Any], now: float, txn_id: str
 ) -> None:
@@ -74,7 +74,7 @@ def test_malformed_id_is_refused_before_searching_the_header(
     assert flow.consume(real) is not None  # the well-formed one past the limit is found
 
 
-@pytest.mark.parametrize("txn_id", [None, 7, b"a" * TXN_ID_LENGTH], ids=repr)
+@pytest.mark.parametrize("txn_id", [None, 7, b"a" * TXN_ID_LENGTH], ids=["none", "int", "bytes"])
 def test_non_text_id_is_refused_past_the_scan_limit(
     counted: tuple[SessionManager, Any], now: float, txn_id: Any
 ) -> None:
