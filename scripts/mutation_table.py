@@ -1,8 +1,8 @@
 """Summarise a mutmut run per module and (optionally) write it into docs/testing.md.
 
-Usage: ``python scripts/mutation_table.py MUTANTS_DIR [DOC]`` from the staged
-tree ``nox -s mutate`` ran mutmut in. Reads mutmut's per-file ``.meta``
-results, asks ``mutmut show`` for each survivor's changed line, matches it
+Usage: ``python scripts/mutation_table.py MUTANTS_DIR [DOC [LATER_KILLS]]``. Reads mutmut's
+per-file ``.meta`` results, takes each survivor's changed line from the
+mutated source mutmut wrote beside them (as ``mutmut show`` would), matches it
 against the argued-equivalent list ``tests/mutation/equivalent.toml`` and
 prints the table; with ``DOC``, replaces the text between the
 ``<!-- mutation-table -->`` markers there. Exits 1 when a module is below the
@@ -11,8 +11,9 @@ target or a survivor is not argued (so the session fails loudly).
 
 from __future__ import annotations
 
+import difflib
 import json
-import subprocess
+import re
 import sys
 import tomllib
 from collections import Counter
@@ -58,9 +59,9 @@ class ModuleResult:
 
     @property
     def score(self) -> float:
-        """Killed (timeouts included) over the mutants that are not argued equivalent."""
-        relevant = self.total - self.equivalent
-        detected = self.counts["killed"] + self.counts["timeout"]
+        """Killed (timeouts included) over the checked mutants not argued equivalent."""
+        relevant = self.total - self.counts["not checked"] - self.equivalent
+        detected = self.counts["killed"] + self.counts["killed later"] + self.counts["timeout"]
         return detected / relevant if relevant else 1.0
 
 
@@ -79,17 +80,37 @@ def classify(exit_code: int | None) -> str:
     return "suspicious"
 
 
-def mutated_line(name: str) -> str:
-    """The added line of ``mutmut show NAME``'s diff (stripped), or the whole diff."""
-    shown = subprocess.run(  # noqa: S603 - our own interpreter, a mutant name mutmut gave us
-        [sys.executable, "-m", "mutmut", "show", name], capture_output=True, text=True, check=False
-    ).stdout
+def _block(lines: list[str], header: str) -> list[str]:
+    """The body of the function whose ``def`` line contains ``header`` (without that line)."""
+    for index, line in enumerate(lines):
+        if header in line and line.lstrip().startswith(("def ", "async def ")):
+            indent = len(line) - len(line.lstrip())
+            body = []
+            for following in lines[index + 1 :]:
+                stripped = following.strip()
+                if stripped and len(following) - len(following.lstrip()) <= indent:
+                    break
+                body.append(following)
+            return body
+    return []
+
+
+def mutated_line(source: list[str], name: str) -> str:
+    """The changed source line(s) of mutant ``name``, read from mutmut's mutants file."""
+    mangled = name.rsplit(".", 1)[1]
+    orig = _block(source, mangled.rsplit("__mutmut_", 1)[0] + "__mutmut_orig(")
+    mutant = _block(source, mangled + "(")
     added = [
         line[1:].strip()
-        for line in shown.splitlines()
+        for line in difflib.unified_diff(orig, mutant, lineterm="", n=0)
         if line.startswith("+") and not line.startswith("+++")
     ]
-    return " / ".join(added) if added else shown.strip().replace("\n", " ")
+    removed = [
+        line[1:].strip()
+        for line in difflib.unified_diff(orig, mutant, lineterm="", n=0)
+        if line.startswith("-") and not line.startswith("---")
+    ]
+    return " / ".join(added) if added else "(removed) " + " / ".join(removed)
 
 
 def load_equivalents() -> list[dict[str, str]]:
@@ -102,9 +123,46 @@ def load_equivalents() -> list[dict[str, str]]:
     return entries
 
 
-def collect(mutants: Path) -> list[ModuleResult]:
+def _matches(entry: dict[str, str], module: str, function: str, line: str) -> bool:
+    """Whether an equivalence entry covers this survivor.
+
+    An entry names one survivor exactly (``module``, ``function``, ``line``),
+    or a whole kind of change by ``pattern`` (a regular expression searched in
+    the mutated line, optionally limited to a ``module``).
+    """
+    if "pattern" in entry:
+        return (
+            entry.get("module", module) == module and re.search(entry["pattern"], line) is not None
+        )
+    return (
+        entry["module"] == module
+        and entry["function"] == function
+        and entry["line"].strip() == line
+    )
+
+
+def load_later_kills(path: Path | None) -> set[str]:
+    """Survivors killed by a test added after the run: ``EXIT_CODE MUTANT TEST`` lines.
+
+    A non-zero exit code means the test failed with the mutant on (killed).
+
+    Each line records running that test with the mutant switched on
+    (``MUTANT_UNDER_TEST``), the way mutmut runs it.
+    """
+    if path is None or not path.exists():
+        return set()
+    kills = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] != "0":
+            kills.add(parts[1])
+    return kills
+
+
+def collect(mutants: Path, later: Path | None = None) -> list[ModuleResult]:
     """Per-module results from mutmut's ``.meta`` files under ``mutants/src``."""
     equivalents = load_equivalents()
+    later_kills = load_later_kills(later)
     results = []
     for meta in sorted((mutants / "src").rglob("*.py.meta")):
         relative = meta.relative_to(mutants / "src").as_posix()[: -len(".py.meta")]
@@ -113,39 +171,43 @@ def collect(mutants: Path) -> list[ModuleResult]:
         if not codes:
             continue
         result = ModuleResult(module)
+        source = meta.with_suffix("").read_text(encoding="utf-8").splitlines()
         for name, code in sorted(codes.items()):
             status = classify(code)
+            if status == "survived" and name in later_kills:
+                status = "killed later"
             result.counts[status] += 1
             if status in ("survived", "no tests", "suspicious"):
-                function = name[len(module) + 1 :].split("__mutmut_")[0].removeprefix("x")
-                function = function.replace("ǁ", ".").strip("._")
-                line = mutated_line(name)
+                mangled = name[len(module) + 1 :].rsplit("__mutmut_", 1)[0]
+                function = mangled[2:].replace("ǁ", ".")  # x_name or xǁClassǁname
+                line = mutated_line(source, name)
                 why = next(
-                    (
-                        e["why"]
-                        for e in equivalents
-                        if e["module"] == module
-                        and e["function"] == function
-                        and e["line"].strip() == line
-                    ),
-                    None,
+                    (e["why"] for e in equivalents if _matches(e, module, function, line)), None
                 )
                 result.survivors.append(Survivor(name, function, line, why))
         results.append(result)
     return results
 
 
+def _score_text(result: ModuleResult) -> str:
+    checked = result.total - result.counts["not checked"] - result.equivalent
+    return f"{result.score:.1%}" if checked else "not run"
+
+
 def render(results: list[ModuleResult]) -> str:
     """The Markdown table and the survivor list."""
     lines = [
-        "| module | mutants | killed | survived | timed out | no tests | equivalent | score |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| module | mutants | killed | killed by a later test | survived | timed out | no tests "
+        "| not checked | equivalent | score |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         c = r.counts
         lines.append(
-            f"| `{r.module}` | {r.total} | {c['killed']} | {c['survived'] + c['suspicious']} "
-            f"| {c['timeout']} | {c['no tests']} | {r.equivalent} | {r.score:.1%} |"
+            f"| `{r.module}` | {r.total} | {c['killed']} | {c['killed later']} "
+            f"| {c['survived'] + c['suspicious']} "
+            f"| {c['timeout']} | {c['no tests']} | {c['not checked']} | {r.equivalent} "
+            f"| {_score_text(r)} |"
         )
     lines += ["", "Survivors (each argued equivalent, or marked **not argued**):", ""]
     for r in results:
@@ -157,16 +219,17 @@ def render(results: list[ModuleResult]) -> str:
 
 def main(argv: list[str]) -> int:
     """Print (and with a document path, write) the table; 1 when below target."""
-    results = collect(Path(argv[1]))
+    later = Path(argv[3]) if len(argv) > 3 else None
+    results = collect(Path(argv[1]), later)
     text = render(results)
     print(text)
-    if len(argv) > 2:
+    if len(argv) > 2 and argv[2] != "-":
         doc = Path(argv[2])
         current = doc.read_text(encoding="utf-8")
         head, _, rest = current.partition(BEGIN)
         _, _, tail = rest.partition(END)
         doc.write_text(f"{head}{BEGIN}\n{text}{END}{tail}", encoding="utf-8")
-    failing = [r.module for r in results if r.score < TARGET]
+    failing = [r.module for r in results if r.score < TARGET or r.counts["not checked"]]
     unargued = sum(1 for r in results for s in r.survivors if s.why is None)
     if failing or unargued:
         below = ", ".join(failing) or "none"

@@ -73,3 +73,13 @@ def test_a_session_not_revoked_is_not_reported() -> None:
     here = SessionRevocation(RevokedSessions(), store, LIFETIME)
     assert here.check_store(session, now) is False
     assert here.is_revoked(session, now) is False
+
+
+def test_prune_drops_a_revocation_at_its_end_not_before() -> None:
+    revoked = RevokedSessions()
+    revoked.revoke("a", until=100.0)
+    revoked.revoke("b", until=101.0)
+    assert revoked.prune(99.0) == 0
+    assert revoked.prune(100.0) == 1  # is_revoked("a", 100.0) is already false
+    assert len(revoked) == 1
+    assert revoked.is_revoked("b", 100.0)

@@ -133,3 +133,37 @@ def test_return_to_of_exactly_the_limit_is_kept(manager: SessionManager, now: fl
         record = step(manager, browser.headers(), now + 1).consume(txn)
         assert record is not None
         assert record.return_to == (path if kept else None)
+
+
+def _past_the_scan_limit(manager: SessionManager) -> dict[str, str]:
+    return {
+        manager.policy.flow_txn_name(secrets.token_urlsafe(16)): "A" * 40
+        for _ in range(SCAN_LIMIT + 1)
+    }
+
+
+def test_the_targeted_search_matches_the_exact_name_only(
+    manager: SessionManager, now: float
+) -> None:
+    """Past the scan limit, a cookie whose name merely starts with the transaction's is not it."""
+    genuine = Browser()
+    txn = started(manager, genuine, now)
+    ((name, value),) = genuine.cookies.items()
+    planted = _past_the_scan_limit(manager)
+    planted[name + "x"] = value
+    assert step(manager, Browser(planted).headers(), now + 1).consume(txn) is None
+    planted[name] = value
+    assert step(manager, Browser(planted).headers(), now + 1).consume(txn) is not None
+
+
+def test_a_duplicated_cookie_past_the_scan_limit_is_unusable(
+    manager: SessionManager, now: float
+) -> None:
+    genuine = Browser()
+    txn = started(manager, genuine, now)
+    ((name, value),) = genuine.cookies.items()
+    planted = _past_the_scan_limit(manager)
+    header = Browser(planted).header() + f"; {name}={value}; {name}={value}"
+    flow = step(manager, [(b"cookie", header.encode("latin-1"))], now + 1)
+    assert flow.consume(txn) is None
+    assert name in {c.name for c in flow.cookies() if c.max_age == 0}
