@@ -231,6 +231,8 @@ def _stage_mutation_tree() -> None:
         shutil.rmtree(MUTATION_STAGE)
     (MUTATION_STAGE / "src").mkdir(parents=True)
     for source, _ in DISTRIBUTIONS.values():
+        if not (ROOT / source / "src").is_dir():
+            continue
         for package in sorted((ROOT / source / "src").iterdir()):
             if package.is_dir() and (package / "__init__.py").exists():
                 shutil.copytree(
