@@ -444,7 +444,7 @@ class Lifecycle:
                 "authplug_authenticate_fast (the full path decided)",
             )
             return None
-        if self._access.rules and self._access.decide(path, user) is Decision.DENY:
+        if self._has_rules and self._access.decide(path, user) is Decision.DENY:
             return None
         return user
 

@@ -203,6 +203,11 @@ class JwtProvider(AuthProvider[JwtSettings, StrMap, StrMap]):
         """
         authorization = header("authorization")
         if authorization is not None:
+            if authorization[:7] == "Bearer ":  # the usual form: one scheme, no leading blank
+                token = authorization[7:].strip()
+                if not token:
+                    raise reject("malformed_token")
+                return token
             scheme, _, credential = authorization.strip().partition(" ")
             if scheme.lower() == "bearer":
                 token = credential.strip()
