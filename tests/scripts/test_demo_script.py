@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -58,3 +59,26 @@ def test_scripts_demo_announces_each_step_then_serves(tmp_path: Path) -> None:
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_scripts_demo_on_a_busy_port_ends_with_one_clear_line() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTHPLUG_", "NOX"))}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [str(ROOT / "scripts" / "demo"), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+            check=False,
+        )
+    assert done.returncode == 1
+    after_setup = done.stderr.split("scripts/demo: [3/3] starting the demo (Ctrl+C stops it)\n")[1]
+    assert after_setup.splitlines() == [
+        f"authplug demo: port {port} on 127.0.0.1 is already in use (is another demo "
+        f"running?); pick another with --port, e.g. --port {port + 1}"
+    ]
+    assert "Traceback" not in done.stderr

@@ -30,6 +30,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 
 from authplug.models import AuthenticatedUser, UserType
+from authplug.requirements import Requirement
 
 __all__ = ["RoleRequirement", "current_user", "optional_user", "requires"]
 
@@ -54,42 +55,14 @@ def current_user(request: HTTPConnection) -> AuthenticatedUser[Any, Any]:
     return user
 
 
-class RoleRequirement:
+class RoleRequirement(Requirement):
     """A dependency (and endpoint decorator) that requires roles and/or user types.
 
     Build it with :func:`requires`. As a dependency it returns the user; it
-    raises 401 without a user and 403 when the user does not qualify.
+    raises 401 without a user and 403 when the user does not qualify. The
+    rule itself (:meth:`allows`) is :class:`authplug.requirements.Requirement`,
+    the one ``authplug.flask`` and ``authplug.django`` decorators apply too.
     """
-
-    def __init__(
-        self,
-        roles: Sequence[str],
-        user_types: Sequence[UserType],
-        mode: Literal["any", "all"],
-    ) -> None:
-        if isinstance(roles, str) or isinstance(user_types, str):
-            raise TypeError("roles and user_types must be sequences of names, not a string")
-        if mode not in ("any", "all"):
-            raise ValueError("mode must be 'any' or 'all'")
-        self.roles = tuple(roles)
-        self.user_types = tuple(user_types)
-        self.mode = mode
-
-    def allows(self, user: AuthenticatedUser[Any, Any]) -> bool:
-        """Whether ``user`` satisfies the requirement.
-
-        ``any``: holds one of the roles or is one of the user types (a
-        requirement naming nothing allows every signed-in user). ``all``:
-        holds every role and (no user types given, or is one of them).
-        """
-        held = set(user.roles)
-        if self.mode == "all":
-            if not held.issuperset(self.roles):
-                return False
-            return not self.user_types or user.user_type in self.user_types
-        if not self.roles and not self.user_types:
-            return True
-        return bool(held.intersection(self.roles)) or user.user_type in self.user_types
 
     def __call__(self, request: HTTPConnection) -> AuthenticatedUser[Any, Any]:
         """FastAPI dependency: the user, when allowed.

@@ -167,3 +167,17 @@ def test_over_a_real_wsgi_server(configured: None) -> None:
         server.shutdown()
         thread.join(10)
         server.server_close()
+
+
+def test_without_settings_authplug_the_usual_sources_apply(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    django_settings: Callable[..., AbstractContextManager[None]],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "authplug.toml").write_text('provider = "mock"\nstore = "memory"\n')
+    monkeypatch.setenv("AUTHPLUG_PUBLIC_PATHS", '["/open"]')
+    with django_settings(ROOT_URLCONF=__name__, MIDDLEWARE=["authplug.django.AuthPlugMiddleware"]):
+        client = Client()
+        assert client.get("/open").status_code == 200  # public, from the environment
+        assert client.get("/me")["location"].startswith("/auth/mock/login")  # mock, from the file

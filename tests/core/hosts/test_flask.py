@@ -133,3 +133,24 @@ def test_over_a_real_wsgi_server(app: Flask) -> None:
         server.shutdown()
         thread.join(10)
         server.server_close()
+
+
+def test_without_app_config_the_usual_sources_apply(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "authplug.toml").write_text('provider = "mock"\nstore = "memory"\n')
+    monkeypatch.setenv("AUTHPLUG_PUBLIC_PATHS", '["/open"]')
+    app = Flask(__name__)
+
+    @app.get("/open")
+    def open_page() -> Any:
+        return jsonify(ok=True)
+
+    ext = AuthPlug(app)
+    try:
+        client = app.test_client()
+        assert client.get("/open").status_code == 200
+        assert client.get("/me").headers["location"].startswith("/auth/mock/login")
+    finally:
+        ext.close()
