@@ -34,6 +34,7 @@ from authplug.config import (
     ConfigReading,
     ConfigSource,
     collect_config,
+    did_you_mean,
     format_validation_error,
     read_config,
 )
@@ -206,13 +207,17 @@ def _unknown_provider(name: str, providers: Mapping[str, list[InstalledPlugin]])
     return PluginLoadError(text, plugin=PluginInfo(name=name))
 
 
+def _unknown_store(name: str, stores: Mapping[str, list[InstalledPlugin]]) -> str:
+    return (
+        f"store: unknown store {name!r}{did_you_mean(name, stores)}; "
+        f"installed: {', '.join(sorted(stores)) or 'none'}"
+    )
+
+
 def _load_store(config: AuthplugConfig) -> UserStore:
     stores = installed(STORE_GROUP)
     if config.store not in stores:
-        raise ConfigError(
-            f"store: unknown store {config.store!r}; "
-            f"installed: {', '.join(sorted(stores)) or 'none'}"
-        )
+        raise ConfigError(_unknown_store(config.store, stores))
     plugin = _single(STORE_GROUP, config.store, stores[config.store])
     factory = _import(plugin)
     try:
@@ -353,6 +358,11 @@ def load(
         plugin = _single(PLUGIN_GROUP, ext_name, candidates)
         target = _import(plugin)
         ready.append((plugin, target, _checked_settings(plugin, target, reading, problems)))
+    store_name = reading.values.get("store", "sqlite")
+    if store is None and isinstance(store_name, str):
+        stores = installed(STORE_GROUP)
+        if store_name not in stores:
+            problems.append(_unknown_store(store_name, stores))
     if problems:
         if name is not None and name not in providers:
             problems.append(f"provider: {_unknown_provider(name, providers).message}")

@@ -89,6 +89,18 @@ def test_env_typos_suggest_the_setting(tmp_path: Path) -> None:
     )
 
 
+def test_an_unknown_store_is_listed_with_the_rest(tmp_path: Path) -> None:
+    (tmp_path / "authplug.toml").write_text(
+        'provider = "mock"\nstore = "sqlit"\n[mock]\ntoken_lifetme = 5\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        authplug.load(environ={}, cwd=tmp_path)
+    found = list(caught.value.problems)
+    assert found[0] == "mock.token_lifetme: unknown setting (did you mean `token_lifetime`?)"
+    assert found[1].startswith("store: unknown store 'sqlit' (did you mean `sqlite`?); installed: ")
+    assert len(found) == 2
+
+
 def test_a_misspelt_section_suggests_the_provider(tmp_path: Path) -> None:
     found = problems(tmp_path, 'provider = "mock"\n[mokc]\ntoken_lifetime = 5\n')
     assert found[0].startswith("mokc: unknown section (did you mean `mock`?)")
