@@ -1,4 +1,9 @@
-"""Both built-in stores honour the same contract (parametrised over memory and sqlite)."""
+"""The store contract: every built-in store passes it (memory, SQLite, PostgreSQL).
+
+The PostgreSQL store runs against a real server (``tests/services.py``), a
+fresh database per test, migrated with ``migrate_schema`` as ``authplug
+migrate`` does.
+"""
 
 from __future__ import annotations
 
@@ -31,12 +36,18 @@ def _user(user_id: str = "u1", **changes: object) -> ToolUserView:
     return ToolUserView.model_validate(data)
 
 
-@pytest.fixture(params=["memory", "sqlite-file", "sqlite-memory"])
+@pytest.fixture(params=["memory", "sqlite-file", "sqlite-memory", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[UserStore]:
     if request.param == "memory":
         made: UserStore = MemoryUserStore()
     elif request.param == "sqlite-file":
         made = SqliteUserStore(path=str(tmp_path / "users.sqlite3"))
+    elif request.param == "postgres":
+        from authplug.stores.postgres import PostgresUserStore
+
+        dsn = request.getfixturevalue("postgres_dsn")
+        PostgresUserStore.migrate_schema(dsn=dsn)
+        made = PostgresUserStore(dsn=dsn)
     else:
         made = SqliteUserStore(path=":memory:")
     yield made
