@@ -15,7 +15,8 @@ variables fill what it leaves out).
   :meth:`PostgresUserStore.migrate_schema` (what ``authplug migrate`` calls)
   applies the missing steps.
 * Schema versions mirror the SQLite store's: 1 the users table, 2 revoked
-  session ids. Roles, custom data and features are ``jsonb``; timestamps
+  session ids, 3 one-time keys (:meth:`PostgresUserStore.claim_once`, the
+  SAML assertion-ID replay cache). Roles, custom data and features are ``jsonb``; timestamps
   ``timestamptz``. There is no column for auth data.
 * Every psycopg error becomes a :class:`~authplug.stores.base.StoreError`
   naming the backend and the failure class, never a bound value, never the
@@ -29,12 +30,20 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
-from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 from pydantic import ValidationError
 
 from authplug.errors import ConfigError
+
+try:
+    import psycopg
+    from psycopg.types.json import Jsonb
+    from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
+except ImportError:  # pragma: no cover - depends on the installed extras
+    raise ConfigError(
+        "store: the postgres store needs psycopg 3 and psycopg_pool; "
+        "install them with `pip install 'authplug[postgres]'`"
+    ) from None
+
 from authplug.models import ToolUserView
 from authplug.stores.base import StoreError, UserRecord, as_utc
 from authplug.stores.pg_schema import check_component, migrate_component, read_version
@@ -74,6 +83,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX IF NOT EXISTS revoked_sessions_until ON revoked_sessions (until)",
     ),
+    # 2 -> 3: one-time keys (SAML assertion ids until their NotOnOrAfter); rows kept.
+    (
+        """
+        CREATE TABLE IF NOT EXISTS one_time_keys (
+            key   TEXT PRIMARY KEY NOT NULL,
+            until TIMESTAMPTZ NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS one_time_keys_until ON one_time_keys (until)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -101,6 +120,14 @@ _REVOKE = (
     b"ON CONFLICT (sid) DO UPDATE SET until = GREATEST(revoked_sessions.until, excluded.until)"
 )
 _IS_REVOKED = b"SELECT 1 FROM revoked_sessions WHERE sid = %s AND until > %s"
+_PRUNE_KEYS = b"DELETE FROM one_time_keys WHERE until <= %s"
+# Inserts a new key, or takes over one whose use has ended; a live key is left
+# alone. A concurrent insert of the same key waits for the first to commit,
+# then takes the conflict branch, so exactly one caller sees a row count of 1.
+_CLAIM = (
+    b"INSERT INTO one_time_keys (key, until) VALUES (%s, %s) "
+    b"ON CONFLICT (key) DO UPDATE SET until = excluded.until WHERE one_time_keys.until <= %s"
+)
 
 
 def describe_pg_error(exc: BaseException) -> str:
@@ -296,6 +323,18 @@ class PostgresUserStore:
         with self._connection() as conn:
             row = conn.execute(_IS_REVOKED, (sid, as_utc(now))).fetchone()
         return row is not None
+
+    def claim_once(self, key: str, until: datetime, now: datetime) -> bool:
+        """Record ``key`` as used until ``until``; ``False`` when it already is at ``now``.
+
+        One transaction: ended keys are pruned, then one upsert whose row
+        count says whether this call claimed the key.
+        """
+        at = as_utc(now)
+        with self._connection() as conn, conn.transaction():
+            conn.execute(_PRUNE_KEYS, (at,))
+            cursor = conn.execute(_CLAIM, (key, as_utc(until), at))
+            return cursor.rowcount == 1
 
     def close(self) -> None:
         """Close the pool; later calls raise StoreError."""
