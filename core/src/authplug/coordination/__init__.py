@@ -23,7 +23,14 @@ from typing import Any
 from authplug.coordination.base import Coordination, CoordinationError, Lease
 from authplug.errors import ConfigError
 
-__all__ = ["BACKENDS", "Coordination", "CoordinationError", "Lease", "open_coordination"]
+__all__ = [
+    "BACKENDS",
+    "Coordination",
+    "CoordinationError",
+    "Lease",
+    "backend_class",
+    "open_coordination",
+]
 
 BACKENDS: dict[str, tuple[str, str, str | None]] = {
     "inprocess": ("authplug.coordination.inprocess", "InProcessCoordination", None),

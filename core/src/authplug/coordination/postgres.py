@@ -268,6 +268,7 @@ class PostgresCoordination:
 
     def _listen(self) -> None:
         backoff = 0.05
+        lost = False
         while not self._stop.is_set():
             try:
                 with psycopg.connect(
@@ -275,12 +276,16 @@ class PostgresCoordination:
                 ) as conn:
                     conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(_CHANNEL)))
                     backoff = 0.05
+                    if lost:
+                        _log.warning("postgres revocation listener reconnected")
+                        lost = False
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=0.5):
                             self._deliver(note.payload)
             except psycopg.Error as exc:
-                if not self._stop.is_set():
+                if not self._stop.is_set() and not lost:
                     _log.warning("postgres revocation listener lost: %s", describe_pg_error(exc))
+                lost = True
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 2.0)
 

@@ -177,18 +177,23 @@ class RedisCoordination:
 
     def _listen(self) -> None:
         backoff = 0.05
+        lost = False
         while not self._stop.is_set():
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
             try:
                 pubsub.subscribe(self._channel)
                 backoff = 0.05
+                if lost:
+                    _log.warning("redis revocation subscriber reconnected")
+                    lost = False
                 while not self._stop.is_set():
                     message = pubsub.get_message(timeout=0.5)
                     if message is not None and message.get("type") == "message":
                         self._deliver(message.get("data"))
             except (redis.RedisError, OSError, ValueError) as exc:
-                if not self._stop.is_set():
+                if not self._stop.is_set() and not lost:
                     _log.warning("redis revocation subscriber lost: %s", _describe(exc))
+                lost = True
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 2.0)
             finally:

@@ -14,7 +14,8 @@ variables fill what it leaves out).
   refuses to start, naming ``authplug migrate``, when it is behind.
   :meth:`PostgresUserStore.migrate_schema` (what ``authplug migrate`` calls)
   applies the missing steps.
-* Schema versions mirror the SQLite store's: 1 the users table, 2 revoked
+* Schema versions: 1 the users table (features as named objects, as the
+  SQLite store's version 4 keeps them), 2 revoked
   session ids, 3 one-time keys (:meth:`PostgresUserStore.claim_once`, the
   SAML assertion-ID replay cache). Roles, custom data and features are ``jsonb``; timestamps
   ``timestamptz``. There is no column for auth data.
@@ -67,7 +68,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             user_type   TEXT NOT NULL,
             roles       JSONB NOT NULL DEFAULT '[]',
             custom_data JSONB,
-            features    JSONB NOT NULL DEFAULT '[]',
+            features    JSONB NOT NULL DEFAULT '{}',
             first_seen  TIMESTAMPTZ NOT NULL,
             last_login  TIMESTAMPTZ NOT NULL
         )
@@ -271,7 +272,7 @@ class PostgresUserStore:
             user.user_type,
             Jsonb(list(user.roles)),
             Jsonb(dict(user.custom_data)) if user.custom_data is not None else None,
-            Jsonb(list(user.features)),
+            Jsonb({name: feature.model_dump() for name, feature in user.features.items()}),
             as_utc(first_seen),
             as_utc(last_login),
         )
