@@ -11,6 +11,8 @@ import pytest
 
 from authplug.cli import main
 
+pytest.importorskip("authplug_mock", reason="these tests load the mock provider")
+
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:

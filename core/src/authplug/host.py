@@ -28,7 +28,7 @@ from authplug.config import AuthplugConfig
 from authplug.coordination.base import Coordination
 from authplug.coordination.inprocess import InProcessCoordination
 from authplug.debug import NULL_TRACER, Tracer, tracer_for
-from authplug.errors import AuthplugError, PluginLoadError
+from authplug.errors import AuthplugError, ConfigError, PluginLoadError
 from authplug.hookcalls import HookCalls
 from authplug.logout import LogoutTokens
 from authplug.provider import AuthProvider
@@ -263,6 +263,12 @@ def build_host(
     if callable(use_store):
         use_store(store)
     coordination = coordination if coordination is not None else InProcessCoordination()
+    if coordination.shared and not stateless and not config.cookie_keys:
+        raise ConfigError(
+            f"cookie_keys: coordination {coordination.name!r} shares sessions between "
+            "processes, which needs one key ring for all of them; set AUTHPLUG_COOKIE_KEYS "
+            "(`authplug keygen`) instead of the ephemeral per-process key"
+        )
     return Host(
         config=config,
         plugin_manager=pm,

@@ -383,14 +383,18 @@ def load(
         if checked_store is None:  # ours to close; a caller's store stays the caller's
             ready_store.close()
         raise
-    return build_host(
-        provider_obj,
-        config,
-        provider_info=chosen.info,
-        store=ready_store,
-        extensions=extensions,
-        coordination=coordination,
-    )
+    try:
+        return build_host(
+            provider_obj,
+            config,
+            provider_info=chosen.info,
+            store=ready_store,
+            extensions=extensions,
+            coordination=coordination,
+        )
+    except BaseException:
+        coordination.close()
+        raise
 
 
 def host_or_load(host: Host | None) -> Host:

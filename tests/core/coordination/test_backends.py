@@ -145,3 +145,16 @@ def test_unknown_backend_names_the_choices() -> None:
 def test_lease_ttl_is_bounded(value: str) -> None:
     with pytest.raises(ConfigError, match="lease_ttl"):
         open_coordination("inprocess", {"lease_ttl": value})
+
+
+def test_a_shared_backend_needs_configured_cookie_keys(tmp_path: Any, kit: Any) -> None:
+    """Ephemeral per-process keys would make every other process refuse the cookies."""
+    from authplug.config import AuthplugConfig
+    from authplug.host import build_host
+
+    backend = open_coordination("sqlite", {"path": str(tmp_path / "c.sqlite3")})
+    try:
+        with pytest.raises(ConfigError, match="AUTHPLUG_COOKIE_KEYS"):
+            build_host(kit.TestProvider(kit.Clock()), AuthplugConfig(), coordination=backend)
+    finally:
+        backend.close()

@@ -45,7 +45,7 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS revocations (id INTEGER PRIMARY KEY AUTOINCREMENT, "
     "sid TEXT NOT NULL, until REAL NOT NULL, at REAL NOT NULL)",
 )
-_POLL = 0.02
+_POLL = 0.005
 _LISTEN_POLL = 0.05
 _LOG_KEEP = 600.0
 """Seconds a revocation stays in the log (the store keeps it for good)."""
@@ -140,7 +140,7 @@ class SqliteCoordination:
         )
 
     def wait_released(self, key: str, timeout: float) -> None:
-        """Look every 20 ms whether the lease row is gone or expired."""
+        """Look every 5 ms whether the lease row is gone or expired."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._db() as conn:
