@@ -158,3 +158,45 @@ def test_a_shared_backend_needs_configured_cookie_keys(tmp_path: Any, kit: Any) 
             build_host(kit.TestProvider(kit.Clock()), AuthplugConfig(), coordination=backend)
     finally:
         backend.close()
+
+
+@pytest.mark.parametrize("backend_name", ["postgres", "redis"])
+def test_malformed_revocation_messages_are_ignored(
+    open_backend: Callable[..., Coordination],
+    backend_options: Callable[..., dict[str, Any]],
+    backend_name: str,
+) -> None:
+    """Anyone who can publish on the channel cannot crash the listener with garbage."""
+    listener_side = open_backend()
+    got: list[tuple[str, float]] = []
+    arrived = threading.Event()
+
+    def listener(sid: str, until: float) -> None:
+        got.append((sid, until))
+        arrived.set()
+
+    listener_side.subscribe_revocations(listener)
+    options = backend_options()
+    garbage = ["not json", '{"sid": "x"}', '{"sid": "x", "until": "soon"}', "[]"]
+
+    def publish_raw(payload: str) -> None:
+        if backend_name == "redis":
+            import redis
+
+            with redis.Redis.from_url(options["url"]) as client:
+                client.publish(f"{options['prefix']}revoked", payload)
+        else:
+            import psycopg
+
+            with psycopg.connect(options["dsn"], autocommit=True) as conn:
+                conn.execute(b"SELECT pg_notify('authplug_revoked', %s)", (payload,))
+
+    publisher = open_backend()
+    for _ in range(100):
+        for payload in garbage:
+            publish_raw(payload)
+        publisher.publish_revocation("good", 1.0)
+        if arrived.wait(0.1):
+            break
+    assert got
+    assert {sid for sid, _ in got} == {"good"}

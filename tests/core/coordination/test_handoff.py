@@ -153,6 +153,10 @@ async def test_the_kept_result_is_sealed(open_backend: Callable[..., Coordinatio
     other_cookie = RefreshHandOff(backend, keyring, "other_cookie", asyncio.to_thread)
     assert other_cookie.open(kept) is None
     assert a.open(kept) is not None
+    # Nor can the session cookie's codec: a kept result is never a valid cookie.
+    from authplug.session.codec import SessionCodec
+
+    assert SessionCodec(keyring, "session:authplug_session").open(kept) is None
 
 
 async def test_a_holder_that_never_finishes_is_a_503(
