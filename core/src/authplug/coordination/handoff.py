@@ -92,7 +92,12 @@ class RefreshHandOff:
 
     def seal(self, user: SessionUser) -> str:
         """The sealed hand-off value of a refreshed user."""
-        body = json.dumps({"user": user.model_dump(mode="json")}, separators=(",", ":"))
+        data = user.model_dump(mode="json")
+        # AuthenticatedUser leaves auth_data out of every dump; the hand-off, like
+        # the session cookie, is sealed and must carry the new tokens.
+        if user.auth_data is not None:
+            data["auth_data"] = dict(user.auth_data)
+        body = json.dumps({"user": data}, separators=(",", ":"))
         return self._codec.seal(body.encode("utf-8"))
 
     def seal_ended(self, code: str) -> str:
