@@ -41,11 +41,18 @@ CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; tests/browser drives i
 def _install_all(session: nox.Session, *groups: str) -> None:
     session.install(
         "-e",
-        "./core[demo,jose,flask,django,testing]",
+        "./core[demo,jose,flask,django,testing,postgres,redis]",
         *(f"-e./{DISTRIBUTIONS[p][0]}" for p in PLUGINS),
     )
     for group in groups:
         session.install(*nox.project.dependency_groups(PYPROJECT, group))
+
+
+def _services_installed() -> bool:
+    """Whether Debian's PostgreSQL server and redis-server are installed (scripts/test does it)."""
+    return bool(list(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))) and bool(
+        shutil.which("redis-server")
+    )
 
 
 def _npm_ci(session: nox.Session) -> None:
@@ -74,6 +81,7 @@ def tests(session: nox.Session) -> None:
     _npm_ci(session)
     session.env["INTEROP_REQUIRED"] = "1" if shutil.which("node") else "0"
     session.env["BROWSER_REQUIRED"] = "1" if CHROMIUM.is_file() else "0"
+    session.env["SERVICES_REQUIRED"] = "1" if _services_installed() else "0"
     session.run("pytest", *(session.posargs or ["tests", *EXAMPLE_TESTS]))
 
 
@@ -130,7 +138,7 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session, dist: str) -> None:
     """mypy --strict over one distribution's source, with only what it depends on installed."""
     source, _ = DISTRIBUTIONS[dist]
-    session.install("-e", "./core[demo,jose,flask,django,testing]")
+    session.install("-e", "./core[demo,jose,flask,django,testing,postgres,redis]")
     if dist != "core":
         session.install("-e", f"./{source}")
     session.install(*nox.project.dependency_groups(PYPROJECT, "typecheck"))

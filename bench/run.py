@@ -40,6 +40,7 @@ CASES = {
     "startup": "cases_startup",
     "memory": "cases_memory",
     "socket": "cases_socket",
+    "workers": "cases_workers",
 }
 LIBRARIES = (
     "authplug",
@@ -56,6 +57,9 @@ LIBRARIES = (
     "uvicorn",
     "uvloop",
     "httptools",
+    "psycopg",
+    "psycopg-pool",
+    "redis",
 )
 
 

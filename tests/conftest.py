@@ -123,3 +123,27 @@ def django_settings() -> Callable[..., AbstractContextManager[None]]:
     Django can be configured once per process; every test overrides what it needs.
     """
     return _django_settings
+
+
+def _load_services() -> Any:
+    """``tests/services.py`` (real PostgreSQL and Redis servers), loaded by path."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    name = "authplug_test_services"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("services.py"))
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+services = _load_services()
+postgres_server = services.postgres_server
+postgres_dsn = services.postgres_dsn
+redis_server = services.redis_server

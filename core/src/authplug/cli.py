@@ -5,9 +5,12 @@ Subcommands:
 * ``providers [--json]``: installed providers from entry-point metadata only
   (name, distribution, version, summary); no plugin is imported.
 * ``check``: validate the configuration and the selected provider's settings,
-  and ask the provider to check its identity provider is reachable; exits 1
-  listing every problem. It changes nothing on disk: the default SQLite
-  store's file is checked if it exists, never created.
+  ask the provider to check its identity provider is reachable, reach the
+  configured database (reporting its schema version) and coordination
+  backend; exits 1 listing every problem. It changes nothing on disk: the
+  default SQLite store's file is checked if it exists, never created.
+* ``migrate``: create or upgrade the schemas of the configured store and
+  coordination backend (a PostgreSQL database is never migrated at start-up).
 * ``keygen``: print a new random cookie key for ``AUTHPLUG_COOKIE_KEYS``;
   ``keygen --saml`` writes a self-signed key pair for a SAML service provider
   (``sp.key``, ``sp.crt``; see :mod:`authplug.sp_keypair`).
@@ -113,6 +116,15 @@ def _check(out: TextIO, err: TextIO) -> int:
         problems.extend(asyncio.run(host.hooks.check()))
     except AuthplugError as exc:
         problems.append(exc.message)
+    from authplug.backend_admin import check_backends
+
+    backend_lines, backend_problems = check_backends(host)
+    problems.extend(backend_problems)
+    if where:  # the SQLite store was probed, not opened: say where it lives
+        backend_lines = [
+            f"store: {host.config.store} ({where})" if line.startswith("store: ") else line
+            for line in backend_lines
+        ]
     info = host.provider_info
     try:
         if problems:
@@ -121,9 +133,9 @@ def _check(out: TextIO, err: TextIO) -> int:
         out.write(
             f"authplug check: OK\n  provider: {info.name} "
             f"({info.distribution or '?'} {info.version or '?'})\n"
-            f"  env: {host.config.env}\n  store: {host.config.store}"
-            f"{f' ({where})' if where else ''}\n"
-            f"  extensions: {', '.join(e.name for e in host.extensions) or 'none'}\n"
+            f"  env: {host.config.env}\n"
+            + "".join(f"  {line}\n" for line in backend_lines)
+            + f"  extensions: {', '.join(e.name for e in host.extensions) or 'none'}\n"
         )
         return 0
     finally:
@@ -181,6 +193,21 @@ def _new_provider(name: str, directory: str, out: TextIO, err: TextIO) -> int:
         f"then rewrite authenticate() in src/authplug_{name}/provider.py "
         "(guide: docs/writing-a-provider.md)\n"
     )
+    return 0
+
+
+def _migrate(out: TextIO, err: TextIO) -> int:
+    from authplug.backend_admin import migrate_backends
+    from authplug.errors import AuthplugError
+    from authplug.loader import load_config
+
+    try:
+        config, _ = load_config()
+        lines = migrate_backends(config)
+    except AuthplugError as exc:
+        err.write(f"authplug migrate: FAILED\n{exc.message}\n")
+        return 1
+    out.write("authplug migrate: OK\n" + "".join(f"  {line}\n" for line in lines))
     return 0
 
 
@@ -285,6 +312,11 @@ def _parser() -> argparse.ArgumentParser:
     scaffold.add_argument(
         "--directory", default=".", help="where to create authplug-NAME/ (default: here)"
     )
+    sub.add_parser(
+        "migrate",
+        help="create or upgrade the store's and coordination backend's schema (PostgreSQL "
+        "is only ever migrated by this command)",
+    )
     demo = sub.add_parser("demo", help="run the demo app (mock provider, SQLite store)")
     demo.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     demo.add_argument(
@@ -305,6 +337,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.saml:
             return _keygen_saml(args.out, args.name, args.days, sys.stdout, sys.stderr)
         return _keygen(sys.stdout)
+    if args.command == "migrate":
+        return _migrate(sys.stdout, sys.stderr)
     if args.command == "check":
         return _check(sys.stdout, sys.stderr)
     if args.command == "new-provider":

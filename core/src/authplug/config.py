@@ -151,7 +151,19 @@ class AuthplugConfig(BaseModel):
             ``return_to`` (a same-origin path).
         access: Access rules by path prefix (deny by default per rule).
         store: Name of the user store entry point (``sqlite``, ``memory``).
-        store_options: Options for the store (``path`` for sqlite).
+        store_options: Options for the store (``path`` for sqlite, ``dsn``
+            for postgres).
+        coordination: How the processes of one deployment coordinate
+            refreshes and revocations: ``inprocess`` (one process, the
+            default), ``sqlite`` (one machine), ``postgres`` or ``redis``
+            (many machines). See :mod:`authplug.coordination`.
+        coordination_options: Options for the coordination backend (``url``
+            for redis, ``dsn`` for postgres, ``path`` for sqlite, ``lease_ttl``).
+        failure_policy: What a session whose validation is due does while the
+            store or the coordination backend is down: ``fail_closed`` (503
+            until it is back, the default) or ``stay_available`` (keep the
+            session working on what this process knows). New logins always
+            get a 503 naming the backend.
         plugins_disabled: Extension plugins (``authplug.plugins`` names) not to load.
         sections: Provider and plugin settings tables, by name; validated by
             their own models when loaded.
@@ -179,6 +191,9 @@ class AuthplugConfig(BaseModel):
     access: list[AccessRuleConfig] = Field(default_factory=list)
     store: str = Field(default="sqlite", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     store_options: dict[str, str | int | bool] = Field(default_factory=dict)
+    coordination: str = Field(default="inprocess", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    coordination_options: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    failure_policy: Literal["fail_closed", "stay_available"] = "fail_closed"
     plugins_disabled: list[str] = Field(default_factory=list)
     sections: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
@@ -511,8 +526,8 @@ def _env_overlay(
             if not section or not key:
                 problems.append(f"{name}: expected AUTHPLUG_<SECTION>__<KEY>")
                 continue
-            if section == "store_options":
-                overlay.setdefault("store_options", {})[key] = value
+            if section in ("store_options", "coordination_options"):
+                overlay.setdefault(section, {})[key] = value
                 continue
             env_sections.setdefault(section, {})[key] = (name, value)
             continue

@@ -25,8 +25,10 @@ import pluggy
 
 from authplug import hookspecs
 from authplug.config import AuthplugConfig
+from authplug.coordination.base import Coordination
+from authplug.coordination.inprocess import InProcessCoordination
 from authplug.debug import NULL_TRACER, Tracer, tracer_for
-from authplug.errors import AuthplugError, PluginLoadError
+from authplug.errors import AuthplugError, ConfigError, PluginLoadError
 from authplug.hookcalls import HookCalls
 from authplug.logout import LogoutTokens
 from authplug.provider import AuthProvider
@@ -89,6 +91,8 @@ class Host:
             implementation, called directly (one provider answers provider
             hooks, so no dispatch is needed); ``None`` for providers that keep
             sessions or implement none.
+        coordination: How this host's processes share refreshes and
+            revocations (:mod:`authplug.coordination`; in-process by default).
     """
 
     config: AuthplugConfig
@@ -107,6 +111,7 @@ class Host:
     tracer: Tracer = NULL_TRACER
     responses: StatusResponses = field(default_factory=StatusResponses)
     fast_authenticate: Callable[[HeaderLookup], AnyUser | None] | None = None
+    coordination: Coordination = field(default_factory=InProcessCoordination)
     _flights: dict[str, SingleFlight[Any]] = field(default_factory=dict, repr=False)
     _flights_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -132,8 +137,9 @@ class Host:
         return await self.hooks.authenticate(request)
 
     def close(self) -> None:
-        """Release the store and any other resources."""
+        """Release the store, the coordination backend and any other resources."""
         self.store.close()
+        self.coordination.close()
 
 
 def _check_provider_hooks(pm: pluggy.PluginManager, provider: object, info: PluginInfo) -> None:
@@ -188,6 +194,7 @@ def build_host(
     provider_info: PluginInfo | None = None,
     store: UserStore | None = None,
     extensions: Iterable[tuple[object, PluginInfo]] = (),
+    coordination: Coordination | None = None,
 ) -> Host:
     """Assemble a host around an already-constructed provider object.
 
@@ -200,6 +207,8 @@ def build_host(
         (the SAML provider's replay cache lives there); it may raise
         :class:`~authplug.errors.ConfigError` when the store lacks what it needs.
     :param extensions: Extension plugin objects with their origin.
+    :param coordination: How processes share refreshes and revocations
+        (default: in-process only).
     :raises PluginLoadError: a hookimpl is misspelled, has arguments the spec
         lacks, a required provider hook is missing, or an extension answers a
         provider hook.
@@ -253,6 +262,13 @@ def build_host(
     use_store = getattr(provider, "use_store", None)
     if callable(use_store):
         use_store(store)
+    coordination = coordination if coordination is not None else InProcessCoordination()
+    if coordination.shared and not stateless and not config.cookie_keys:
+        raise ConfigError(
+            f"cookie_keys: coordination {coordination.name!r} shares sessions between "
+            "processes, which needs one key ring for all of them; set AUTHPLUG_COOKIE_KEYS "
+            "(`authplug keygen`) instead of the ephemeral per-process key"
+        )
     return Host(
         config=config,
         plugin_manager=pm,
@@ -268,10 +284,14 @@ def build_host(
         tracer=tracer,
         responses=StatusResponses(tracer, challenge=challenge),
         revocation=SessionRevocation(
-            RevokedSessions(config.revocation_capacity), store, config.absolute_lifetime
+            RevokedSessions(config.revocation_capacity),
+            store,
+            config.absolute_lifetime,
+            broadcast=None if stateless else coordination,
         ),
         logout_tokens=LogoutTokens([k.get_secret_value() for k in config.cookie_keys]),
         fast_authenticate=fast,
+        coordination=coordination,
     )
 
 

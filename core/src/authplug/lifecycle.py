@@ -46,10 +46,22 @@ Order of decisions (``protect``):
 5. access rules are applied to the known user (403 on ``DENY``).
 
 Revocation bound: logout (and a new login over an old session) revokes the
-session id in this process at once and in the user store. Another process
-sharing the store refuses a replayed cookie at that session's next due
-validation, i.e. within ``validate_interval`` seconds; until then it accepts
-it, because ordinary requests never read the store.
+session id in this process at once and in the user store. With the default
+in-process coordination, another process sharing the store refuses a
+replayed cookie at that session's next due validation, i.e. within
+``validate_interval`` seconds, because ordinary requests never read the
+store. With a shared coordination backend (:mod:`authplug.coordination`)
+the revocation is broadcast and every process refuses it at once.
+
+Many processes (:mod:`authplug.coordination`): with a shared backend a
+refresh runs once across every process (:class:`~authplug.coordination.handoff.RefreshHandOff`
+behind the in-process single-flight), the waiting processes taking the
+holder's sealed result. Failure policy while the store or the backend is
+down: the hot path touches neither and keeps working; a due validation
+answers 503 naming the backend (``failure_policy = "fail_closed"``) or
+carries on with what this process knows (``"stay_available"``); a new
+login answers 503 naming the backend; a refresh's answer is never dropped
+for a failed store update (it is logged and saved at the next validation).
 
 Mounted applications: ``request.path`` is the path inside the application
 (matched against public paths, ``/auth/*`` and access rules), while
@@ -64,6 +76,7 @@ one dict lookup for revocation.
 from __future__ import annotations
 
 import enum
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -71,6 +84,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 from urllib.parse import quote
 
 from authplug.access import Decision
+from authplug.coordination.base import CoordinationError
+from authplug.coordination.handoff import RefreshHandOff
 from authplug.errors import (
     AuthplugError,
     ForceUserToReauthenticateError,
@@ -98,6 +113,7 @@ from authplug.session.manager import SessionRead
 from authplug.session.payload import SessionData, SessionUser, as_session_user
 from authplug.signin import SIGN_IN_PATH, SignIn
 from authplug.singleflight import SingleFlight
+from authplug.stores.base import StoreError
 
 if TYPE_CHECKING:
     from authplug.host import Host
@@ -114,6 +130,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_log = logging.getLogger("authplug.lifecycle")
 _O = TypeVar("_O", bound=Proceed | Respond)
 
 MAX_AUTH_BODY = 1024 * 1024
@@ -301,6 +318,16 @@ class Lifecycle:
             f"{runtime.name}:validate", lambda: runtime.new_flight(clock)
         )
         self._sign_in = SignIn(host, self._hooks, self._login)
+        self._coordination = host.coordination
+        self._stay_available = config.failure_policy == "stay_available"
+        self._handoff: RefreshHandOff | None = None
+        if host.coordination.shared and not self._stateless:
+            self._handoff = RefreshHandOff(
+                host.coordination,
+                host.sessions.keyring,
+                host.sessions.cookie_name,
+                runtime.run_blocking,
+            )
 
     # -- classification --------------------------------------------------------
 
@@ -556,15 +583,14 @@ class Lifecycle:
         :class:`NotAuthenticatedError`) or fails unexpectedly (its traceback
         is logged; a broken provider never keeps a session alive).
         """
-        revocation = self.revocation
-        if await self._runtime.run_blocking(lambda: revocation.check_store(session, now)):
+        if await self._revoked_in_store(session, now):
             return await self._revoked_session(request, read)
         self.tracer.step("session", outcome="due", action="refresh" if refresh else "validate")
         try:
             new_user: SessionUser | None
             if refresh:
                 new_user = await self._refresh_flight.run(
-                    session.sid, lambda: self._do_refresh(session)
+                    session.sid, lambda: self._shared_refresh(session)
                 )
             else:
                 new_user = await self._validate_flight.run(
@@ -591,6 +617,47 @@ class Lifecycle:
                 f"{hook} failed unexpectedly", code="provider_error"
             ) from exc
 
+    async def _revoked_in_store(self, session: SessionData, now: float) -> bool:
+        """The store's revocation record; while the store is down the failure policy decides.
+
+        :raises StoreError: the store is down and ``failure_policy`` is ``fail_closed``.
+        """
+        revocation = self.revocation
+        try:
+            return await self._runtime.run_blocking(lambda: revocation.check_store(session, now))
+        except StoreError as exc:
+            if not self._stay_available:
+                raise
+            _log.warning(
+                "store %r down at a due validation; session kept (failure_policy = "
+                "stay_available): %s",
+                exc.backend,
+                exc.message,
+            )
+            return False
+
+    async def _shared_refresh(self, session: SessionData) -> SessionUser:
+        """Refresh once across processes when a shared backend is configured (hand-off).
+
+        :raises CoordinationError: the backend is down and ``failure_policy`` is
+            ``fail_closed`` (with ``stay_available`` this process refreshes alone).
+        """
+        handoff = self._handoff
+        if handoff is None:
+            return await self._do_refresh(session)
+        try:
+            return await handoff.run(session, lambda: self._do_refresh(session))
+        except CoordinationError as exc:
+            if not self._stay_available:
+                raise
+            _log.warning(
+                "coordination %r down at a refresh; refreshing in this process only "
+                "(failure_policy = stay_available): %s",
+                exc.backend,
+                exc.message,
+            )
+            return await self._do_refresh(session)
+
     async def _do_refresh(self, session: SessionData) -> SessionUser:
         """The single-flight leader's refresh: hook, mapping, store update."""
         user = await self._ending_on_failure("authplug_refresh", self._hooks.refresh(session.user))
@@ -612,7 +679,13 @@ class Lifecycle:
         stored = as_session_user(user)
         view = stored.tool_view()
         moment = datetime.fromtimestamp(self._clock(), tz=UTC)
-        await self._runtime.run_blocking(lambda: self._store.update(view, moment))
+        try:
+            await self._runtime.run_blocking(lambda: self._store.update(view, moment))
+        except StoreError as exc:
+            # The provider already answered (a refresh may have rotated the
+            # tokens): dropping its answer would log the user out. The record
+            # is saved again at the next validation.
+            _log.warning("user record not updated (%s): %s", exc.backend, exc.message)
         return stored
 
     # -- no session: authenticate --------------------------------------------------
@@ -698,6 +771,11 @@ class Lifecycle:
         cookies = self._sessions.write(session, previous_chunk_count=previous_chunks)
         view = session.user.tool_view()
         moment = datetime.fromtimestamp(now, tz=UTC)
+        coordination = self._coordination
+        if coordination.shared:
+            # Logins fail closed (a 503 naming it) while the shared backend is
+            # down: this session's logout could not reach the other processes.
+            await self._runtime.run_blocking(coordination.check)
         await self._runtime.run_blocking(lambda: self._store.record_login(view, moment))
         await self._hooks.logged_in(request, session.user)
         self.tracer.step("login", user=session.user)

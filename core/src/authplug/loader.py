@@ -55,6 +55,7 @@ from authplug.provider import NoSettings
 from authplug.provider_checks import check_plugin_class, check_settings_model
 
 if TYPE_CHECKING:
+    from authplug.coordination import Coordination
     from authplug.stores import UserStore
 
 __all__ = [
@@ -236,6 +237,13 @@ def _load_store(config: AuthplugConfig) -> UserStore:
     return store
 
 
+def _load_coordination(config: AuthplugConfig) -> Coordination:
+    """The configured coordination backend (its library imported only when selected)."""
+    from authplug.coordination import open_coordination
+
+    return open_coordination(config.coordination, dict(config.coordination_options))
+
+
 def load_config(
     provider: str | None = None,
     settings: Mapping[str, Any] | None = None,
@@ -378,13 +386,25 @@ def load(
         for plugin, target, ext_settings in ready
     ]
 
-    return build_host(
-        provider_obj,
-        config,
-        provider_info=chosen.info,
-        store=checked_store if checked_store is not None else _load_store(config),
-        extensions=extensions,
-    )
+    ready_store = checked_store if checked_store is not None else _load_store(config)
+    try:
+        coordination = _load_coordination(config)
+    except BaseException:
+        if checked_store is None:  # ours to close; a caller's store stays the caller's
+            ready_store.close()
+        raise
+    try:
+        return build_host(
+            provider_obj,
+            config,
+            provider_info=chosen.info,
+            store=ready_store,
+            extensions=extensions,
+            coordination=coordination,
+        )
+    except BaseException:
+        coordination.close()
+        raise
 
 
 def host_or_load(host: Host | None) -> Host:

@@ -405,6 +405,20 @@ class StatusResponses:
                 (("retry-after", "30"),),
                 cookies,
             )
+        backend = getattr(exc, "backend", None)
+        if exc.status == 503 and isinstance(backend, str) and backend:
+            # A store or coordination backend is down (see authplug.coordination):
+            # name it, never the connection details; the request may succeed later.
+            _log.warning("backend %r unavailable (%s): %s", backend, exc.code, exc.message)
+            return self.status(
+                request,
+                503,
+                exc.code,
+                "Sign-in unavailable",
+                f"The sign-in backend {backend!r} is unavailable. Try again later.",
+                (("retry-after", "5"),),
+                cookies,
+            )
         status = exc.status if 400 <= exc.status <= 599 else 500
         if status == 500:
             return self.internal_error(request, exc, cookies)

@@ -13,6 +13,11 @@ closes both holes, in two layers:
   session's validation is due (every ``validate_interval``), never on an
   ordinary request, so another process's logout takes effect here within
   ``validate_interval``.
+* with a shared coordination backend (``coordination = "redis"``,
+  ``"postgres"`` or ``"sqlite"``) every revocation is also *broadcast*: each
+  process adds it to its own map as the message arrives, so every other
+  process refuses the cookie on its next request. A message missed during
+  an outage is covered by the store at the next due validation.
 
 :class:`SessionRevocation` ties the two together: revoking writes the store
 first (a failure raises :class:`~authplug.stores.StoreError` and changes
@@ -30,10 +35,13 @@ authenticated payload, never on the cookie text (A.3).
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from authplug.coordination.base import Coordination, CoordinationError
 from authplug.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -46,6 +54,8 @@ __all__ = [
     "RevokedSessions",
     "SessionRevocation",
 ]
+
+_log = logging.getLogger("authplug.revocation")
 
 DEFAULT_CAPACITY = 100_000
 """Default bound of the in-process map (``config.revocation_capacity``)."""
@@ -133,19 +143,30 @@ class SessionRevocation:
     :param revoked: This process's map.
     :param store: The user store (``revoke_session`` / ``is_session_revoked``).
     :param absolute_lifetime: Seconds a session lives at most after login.
+    :param broadcast: A shared coordination backend: each revocation is also
+        published to every process, and each process adds the revocations it
+        hears to its own map (see :mod:`authplug.coordination`).
     """
 
-    __slots__ = ("_lifetime", "_store", "revoked")
+    __slots__ = ("_broadcast", "_lifetime", "_store", "revoked")
 
     def __init__(
         self,
         revoked: RevokedSessions,
         store: UserStore,
         absolute_lifetime: float,
+        broadcast: Coordination | None = None,
     ) -> None:
         self.revoked = revoked
         self._store = store
         self._lifetime = float(absolute_lifetime)
+        self._broadcast = broadcast if broadcast is not None and broadcast.shared else None
+        if self._broadcast is not None:
+            self._broadcast.subscribe_revocations(self._heard)
+
+    def _heard(self, sid: str, until: float) -> None:
+        """A revocation broadcast by any process (this one included): refuse ``sid`` here."""
+        self.revoked.revoke(sid, until, time.time())
 
     @staticmethod
     def require_support(store: object) -> None:
@@ -180,6 +201,14 @@ class SessionRevocation:
         sid, until = session.sid, self.until(session)
         self._store.revoke_session(sid, _moment(until))
         self.revoked.revoke(sid, until, now)
+        broadcast = self._broadcast
+        if broadcast is not None:
+            try:
+                broadcast.publish_revocation(sid, until)
+            except CoordinationError as exc:
+                # The store holds it: other processes refuse the session at its
+                # next due validation instead of at once.
+                _log.warning("revocation not broadcast (%s): %s", exc.backend, exc.message)
 
     def check_store(self, session: SessionData, now: float) -> bool:
         """Ask the store whether another process revoked ``session``; remember a yes here (blocks).

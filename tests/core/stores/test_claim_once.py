@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from authplug.stores import StoreError, UserStore
-from authplug.stores.memory import MemoryUserStore
 from authplug.stores.sqlite import SqliteUserStore
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
-
-
-@pytest.fixture(params=["memory", "sqlite-file", "sqlite-memory"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[UserStore]:
-    if request.param == "memory":
-        made: UserStore = MemoryUserStore()
-    elif request.param == "sqlite-file":
-        made = SqliteUserStore(path=str(tmp_path / "users.sqlite3"))
-    else:
-        made = SqliteUserStore(path=":memory:")
-    yield made
-    made.close()
 
 
 def test_first_use_wins_and_a_replay_is_refused(store: UserStore) -> None:

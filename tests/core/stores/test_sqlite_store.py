@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -380,5 +381,33 @@ def test_feature_objects_round_trip(tmp_path: Path) -> None:
         assert record is not None
         assert {k: v.model_dump() for k, v in record.features.items()} == features
         assert record.features["instruction"].instruction == "Answer in German."  # type: ignore[attr-defined]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("version", range(SCHEMA_VERSION))
+def test_migration_from_each_earlier_version(tmp_path: Path, version: int) -> None:
+    """``authplug migrate`` (``migrate_schema``) from every earlier version keeps the users."""
+    from authplug.stores.sqlite import _MIGRATIONS
+
+    path = tmp_path / "old.sqlite3"
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        for step in _MIGRATIONS[:version]:
+            for statement in step:
+                conn.execute(statement)
+        if version >= 1:
+            conn.execute(
+                "INSERT INTO users (user_id, user_type, first_seen, last_login) "
+                "VALUES ('old', 'external-user', '2024-01-01T00:00:00+00:00', "
+                "'2024-01-01T00:00:00+00:00')"
+            )
+        conn.execute(f"PRAGMA user_version = {version:d}")
+    assert SqliteUserStore.migrate_schema(path=str(path)) == (version, SCHEMA_VERSION)
+    assert SqliteUserStore.migrate_schema(path=str(path)) == (SCHEMA_VERSION, SCHEMA_VERSION)
+    store = SqliteUserStore(path=str(path))
+    try:
+        assert store.schema_version() == SCHEMA_VERSION
+        assert (store.get("old") is not None) is (version >= 1)
+        assert store.claim_once("k", datetime(2100, 1, 1, tzinfo=UTC), datetime.now(UTC))
     finally:
         store.close()

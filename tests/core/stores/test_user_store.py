@@ -1,18 +1,19 @@
-"""Both built-in stores honour the same contract (parametrised over memory and sqlite)."""
+"""The store contract: every built-in store passes it (memory, SQLite, PostgreSQL).
+
+The PostgreSQL store runs against a real server (``tests/services.py``), a
+fresh database per test, migrated with ``migrate_schema`` as ``authplug
+migrate`` does.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from authplug.models import AuthenticatedUser, ToolUserView
 from authplug.stores import StoreError, UserRecord, UserStore
-from authplug.stores.memory import MemoryUserStore
-from authplug.stores.sqlite import SqliteUserStore
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -29,18 +30,6 @@ def _user(user_id: str = "u1", **changes: object) -> ToolUserView:
     }
     data.update(changes)
     return ToolUserView.model_validate(data)
-
-
-@pytest.fixture(params=["memory", "sqlite-file", "sqlite-memory"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[UserStore]:
-    if request.param == "memory":
-        made: UserStore = MemoryUserStore()
-    elif request.param == "sqlite-file":
-        made = SqliteUserStore(path=str(tmp_path / "users.sqlite3"))
-    else:
-        made = SqliteUserStore(path=":memory:")
-    yield made
-    made.close()
 
 
 def test_is_a_user_store(store: UserStore) -> None:

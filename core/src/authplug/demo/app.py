@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,23 +34,22 @@ def demo_host(data_dir: Path | None = None) -> Host:
     """Load the demo's host: the mock provider, a SQLite store in ``data_dir``, ``/admin`` guarded.
 
     ``authplug.toml`` and ``AUTHPLUG_*`` still apply to everything else
-    (cookie keys, timeouts); these three settings win over them.
+    (cookie keys, timeouts, coordination); these settings win over them,
+    except that ``AUTHPLUG_STORE`` (e.g. ``postgres``, to run the demo on
+    many workers) keeps the store it names.
 
     :raises ConfigError: e.g. ``AUTHPLUG_ENV=production``, which refuses the mock.
     :raises PluginLoadError: ``authplug-mock`` is not installed.
     """
     import authplug
 
-    directory = DEFAULT_DATA_DIR if data_dir is None else data_dir
-    directory.mkdir(parents=True, exist_ok=True)
-    return authplug.load(
-        provider="mock",
-        settings={
-            "store": "sqlite",
-            "store_options": {"path": str(directory / "users.sqlite3")},
-            "access": DEMO_ACCESS,
-        },
-    )
+    settings: dict[str, Any] = {"access": DEMO_ACCESS}
+    if "AUTHPLUG_STORE" not in os.environ:
+        directory = DEFAULT_DATA_DIR if data_dir is None else data_dir
+        directory.mkdir(parents=True, exist_ok=True)
+        settings["store"] = "sqlite"
+        settings["store_options"] = {"path": str(directory / "users.sqlite3")}
+    return authplug.load(provider="mock", settings=settings)
 
 
 def _user(request: Request) -> AuthenticatedUser[Any, Any]:

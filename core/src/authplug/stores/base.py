@@ -30,11 +30,19 @@ class StoreError(AuthplugError):
     """The user store failed (database locked, disk I/O error, store closed).
 
     The message names the failure (``SQLITE_BUSY``, ``disk I/O error``) and
-    never any user data. Hosts answer with 503: the request may succeed later.
+    never any user data. Hosts answer with 503 naming ``backend``: the
+    request may succeed later.
     """
 
     code = "store_unavailable"
     status = 503
+    backend: str | None
+
+    def __init__(
+        self, message: str, *, code: str | None = None, backend: str | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.backend = backend
 
 
 class UserRecord(ToolUserView):

@@ -300,6 +300,35 @@ class SqliteUserStore:
         """The database file (or ``":memory:"``)."""
         return self._path
 
+    @classmethod
+    def migrate_schema(cls, **options: Any) -> tuple[int, int]:
+        """Bring the file to :data:`SCHEMA_VERSION` (``authplug migrate``); return ``(found, now)``.
+
+        Opening a store migrates it as well; this reports the version found first.
+        """
+        path = os.fspath(options.get("path", "authplug-users.sqlite3"))
+        if path != _MEMORY and not Path(path).parent.is_dir():
+            raise ConfigError(f"store_options.path: the directory of {path!r} does not exist")
+        try:
+            conn = sqlite3.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise ConfigError(
+                f"store_options.path: cannot open {path!r} ({_describe(exc)})"
+            ) from None
+        try:
+            return migrate(conn), SCHEMA_VERSION
+        except sqlite3.Error as exc:
+            raise ConfigError(
+                f"store_options.path: cannot migrate {path!r} ({_describe(exc)})"
+            ) from None
+        finally:
+            conn.close()
+
+    def schema_version(self) -> int:
+        """The schema version of the open file (``PRAGMA user_version``)."""
+        with self._connection() as conn:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
             self._path,
@@ -318,7 +347,7 @@ class SqliteUserStore:
         return conn
 
     def _closed_error(self) -> StoreError:
-        return StoreError("the user store is closed", code="store_closed")
+        return StoreError("the user store is closed", code="store_closed", backend="sqlite")
 
     def _acquire(self) -> sqlite3.Connection:
         """An idle pooled connection, or a new one (a connection serves one thread at a time)."""
@@ -347,16 +376,22 @@ class SqliteUserStore:
                 try:
                     yield shared
                 except sqlite3.Error as exc:
-                    raise StoreError(f"user store failed ({_describe(exc)})") from None
+                    raise StoreError(
+                        f"sqlite user store failed ({_describe(exc)})", backend="sqlite"
+                    ) from None
             return
         try:
             conn = self._acquire()
         except sqlite3.Error as exc:
-            raise StoreError(f"user store failed ({_describe(exc)})") from None
+            raise StoreError(
+                f"sqlite user store failed ({_describe(exc)})", backend="sqlite"
+            ) from None
         try:
             yield conn
         except sqlite3.Error as exc:
-            raise StoreError(f"user store failed ({_describe(exc)})") from None
+            raise StoreError(
+                f"sqlite user store failed ({_describe(exc)})", backend="sqlite"
+            ) from None
         finally:
             self._release(conn)
 
