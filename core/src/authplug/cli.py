@@ -16,8 +16,9 @@ Subcommands:
   (``sp.key``, ``sp.crt``; see :mod:`authplug.sp_keypair`).
 * ``new-provider NAME [--directory DIR]``: create ``authplug-NAME/``, a
   provider distribution that installs and passes the contract kit.
-* ``demo [--host ADDR] [--port N]``: run the demo app (mock provider, SQLite
-  store) on 127.0.0.1:8000; needs ``pip install 'authplug[demo]'``.
+* ``demo [--host ADDR] [--port N]``: run the demo app (the configured
+  provider, ``mock`` by default; SQLite store) on 127.0.0.1:8000; needs
+  ``pip install 'authplug[demo]'``.
 * ``--version``: the core's version and each installed provider's, from
   metadata only (no plugin is imported).
 
@@ -317,7 +318,9 @@ def _parser() -> argparse.ArgumentParser:
         help="create or upgrade the store's and coordination backend's schema (PostgreSQL "
         "is only ever migrated by this command)",
     )
-    demo = sub.add_parser("demo", help="run the demo app (mock provider, SQLite store)")
+    demo = sub.add_parser(
+        "demo", help="run the demo app (configured provider, mock by default; SQLite store)"
+    )
     demo.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     demo.add_argument(
         "--port",

@@ -1,6 +1,7 @@
 """The embedded demo: a small Starlette app behind authplug (``authplug demo``).
 
-It uses the mock provider and a SQLite user store under ``./.authplug-demo/``
+It uses the configured provider (``mock`` unless ``AUTHPLUG_PROVIDER`` or
+``authplug.toml`` names another) and a SQLite user store under ``./.authplug-demo/``
 and shows what authplug hands an application: the signed-in user, the view
 tools get, the view an agent gets, the session cookie's size against its
 budget, and an ``/admin`` page guarded by an access rule.

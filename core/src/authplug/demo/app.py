@@ -31,15 +31,20 @@ DEMO_ACCESS: list[dict[str, Any]] = [{"path": "/admin", "roles": ["pika:content-
 
 
 def demo_host(data_dir: Path | None = None) -> Host:
-    """Load the demo's host: the mock provider, a SQLite store in ``data_dir``, ``/admin`` guarded.
+    """Load the demo's host: the configured provider, a SQLite store, ``/admin`` guarded.
 
-    ``authplug.toml`` and ``AUTHPLUG_*`` still apply to everything else
-    (cookie keys, timeouts, coordination); these settings win over them,
-    except that ``AUTHPLUG_STORE`` (e.g. ``postgres``, to run the demo on
-    many workers) keeps the store it names.
+    The provider is the configured one (``AUTHPLUG_PROVIDER`` or
+    ``provider`` in ``authplug.toml``), which defaults to ``mock``: set
+    ``AUTHPLUG_PROVIDER=oauth`` with the ``AUTHPLUG_OAUTH__*`` settings (or
+    ``saml`` with its settings) and the demo signs in through that identity
+    provider. ``authplug.toml`` and ``AUTHPLUG_*`` also apply to everything
+    else (cookie keys, timeouts, coordination); the access rule and the
+    store win over them, except that ``AUTHPLUG_STORE`` (e.g. ``postgres``,
+    to run the demo on many workers) keeps the store it names.
 
     :raises ConfigError: e.g. ``AUTHPLUG_ENV=production``, which refuses the mock.
-    :raises PluginLoadError: ``authplug-mock`` is not installed.
+    :raises PluginLoadError: the configured provider (by default
+        ``authplug-mock``) is not installed.
     """
     import authplug
 
@@ -49,7 +54,7 @@ def demo_host(data_dir: Path | None = None) -> Host:
         directory.mkdir(parents=True, exist_ok=True)
         settings["store"] = "sqlite"
         settings["store_options"] = {"path": str(directory / "users.sqlite3")}
-    return authplug.load(provider="mock", settings=settings)
+    return authplug.load(settings=settings)
 
 
 def _user(request: Request) -> AuthenticatedUser[Any, Any]:
@@ -102,7 +107,7 @@ def create_app(host: Host | None = None, *, data_dir: Path | None = None) -> Sta
             if owned:
                 the_host.close()
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/", home),
             Route("/admin", admin),
@@ -111,3 +116,5 @@ def create_app(host: Host | None = None, *, data_dir: Path | None = None) -> Sta
         middleware=[Middleware(AuthMiddleware, host=the_host)],
         lifespan=lifespan,
     )
+    app.state.provider_name = the_host.provider_name
+    return app

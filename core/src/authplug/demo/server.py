@@ -96,7 +96,8 @@ def run(host_addr: str = "127.0.0.1", port: int = 8000) -> None:
         shown = sock.getsockname()[1]
         url_host = f"[{host_addr}]" if ":" in host_addr else host_addr
         print(
-            f"authplug demo on http://{url_host}:{shown}/  (mock provider; Ctrl+C to stop)",
+            f"authplug demo on http://{url_host}:{shown}/  "
+            f"({app.state.provider_name} provider; Ctrl+C to stop)",
             flush=True,
         )
         server = uvicorn.Server(uvicorn.Config(app, log_level="info"))
