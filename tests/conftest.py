@@ -12,13 +12,17 @@ random examples and keeps failures in ``.hypothesis/`` to replay them.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -125,25 +129,30 @@ def django_settings() -> Callable[..., AbstractContextManager[None]]:
     return _django_settings
 
 
-def _load_services() -> Any:
-    """``tests/services.py`` (real PostgreSQL and Redis servers), loaded by path."""
-    import importlib.util
-    import sys
-    from pathlib import Path
+def load_by_path(name: str, filename: str) -> ModuleType:
+    """``tests/<filename>``, imported once by path under ``name`` (test folders are not packages).
 
-    name = "authplug_test_services"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("services.py"))
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
+    Later calls return the same module.
+    """
+    module = sys.modules.get(name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(filename))
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
     return module
 
 
-services = _load_services()
+@pytest.fixture(scope="session")
+def jose_tokens() -> ModuleType:
+    """``tests/jose_tokens.py``: the raw JWS minter the JOSE, JWT and OAuth tests share."""
+    return load_by_path("authplug_tests_jose_tokens", "jose_tokens.py")
+
+
+# tests/services.py: real PostgreSQL and Redis servers
+services = load_by_path("authplug_test_services", "services.py")
 postgres_server = services.postgres_server
 postgres_dsn = services.postgres_dsn
 redis_server = services.redis_server

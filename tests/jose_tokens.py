@@ -1,8 +1,8 @@
 """Raw JWS minting for tests: keys made at test time, every header and payload
 byte under the test's control (so tests can mint what no library would).
 
-Loaded by path (``tests/conftest.py``'s ``jose_tokens`` fixture, and the JWT
-and OAuth test folders), since test folders are not packages.
+Loaded by path, once, by ``tests/conftest.py``'s ``jose_tokens`` fixture (which
+the JOSE, JWT and OAuth test folders use), since test folders are not packages.
 """
 
 from __future__ import annotations

@@ -4,10 +4,7 @@ server that records every request it receives."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -20,36 +17,8 @@ ISSUER = "https://issuer.example/"
 AUDIENCE = "https://api.example"
 
 
-def _jose_tokens() -> ModuleType:
-    """``tests/jose_tokens.py``, imported once by path (test folders are not packages)."""
-    name = "authplug_tests_jose_tokens"
-    module = sys.modules.get(name)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).parents[2] / "jose_tokens.py"
-        )
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return module
-
-
-jose_tokens = _jose_tokens()
-Keys = jose_tokens.Keys
-b64 = jose_tokens.b64
-mint = jose_tokens.mint
-public_jwk = jose_tokens.public_jwk
-rsa_signer = jose_tokens.rsa_signer
-pss_signer = jose_tokens.pss_signer
-ec_signer = jose_tokens.ec_signer
-hmac_signer = jose_tokens.hmac_signer
-ed_signer = jose_tokens.ed_signer
-
-
 @pytest.fixture(scope="session")
-def keys() -> Keys:
+def keys(jose_tokens: ModuleType) -> Any:
     return jose_tokens.make_keys()
 
 
@@ -96,39 +65,40 @@ class Kit:
     ISSUER = ISSUER
     AUDIENCE = AUDIENCE
     DROP = DROP
-    b64 = staticmethod(b64)
-    mint = staticmethod(mint)
     claims = staticmethod(claims)
     settings = staticmethod(settings)
     request = staticmethod(request_with)
-    public_jwk = staticmethod(public_jwk)
-    rsa_signer = staticmethod(rsa_signer)
-    pss_signer = staticmethod(pss_signer)
-    ec_signer = staticmethod(ec_signer)
-    hmac_signer = staticmethod(hmac_signer)
-    ed_signer = staticmethod(ed_signer)
 
-    def __init__(self, keys: Keys) -> None:
+    def __init__(self, jose_tokens: ModuleType, keys: Any) -> None:
+        """``jose_tokens``: ``tests/jose_tokens.py`` (the raw minter); ``keys``: its ``Keys``."""
         self.keys = keys
+        self.b64 = jose_tokens.b64
+        self.mint = jose_tokens.mint
+        self.public_jwk = jose_tokens.public_jwk
+        self.rsa_signer = jose_tokens.rsa_signer
+        self.pss_signer = jose_tokens.pss_signer
+        self.ec_signer = jose_tokens.ec_signer
+        self.hmac_signer = jose_tokens.hmac_signer
+        self.ed_signer = jose_tokens.ed_signer
 
     def rs256(self, header: dict[str, Any] | None = None, **claim_overrides: Any) -> str:
         """An RS256 token with kid ``k1`` signed by ``keys.rsa``."""
         head = {"alg": "RS256", "typ": "JWT", "kid": "k1", **(header or {})}
-        return mint(head, claims(**claim_overrides), rsa_signer(self.keys.rsa))
+        return self.mint(head, claims(**claim_overrides), self.rsa_signer(self.keys.rsa))
 
     def rsa_provider(self, **overrides: Any) -> JwtProvider:
         """RS256 with an inline JWKS holding ``keys.rsa`` under kid ``k1``."""
-        values: dict[str, Any] = {"jwks": {"keys": [public_jwk(self.keys.rsa, kid="k1")]}}
+        values: dict[str, Any] = {"jwks": {"keys": [self.public_jwk(self.keys.rsa, kid="k1")]}}
         values.update(overrides)
         return JwtProvider(settings(**values))
 
 
 @pytest.fixture
-def kit(keys: Keys) -> Kit:
-    return Kit(keys)
+def kit(jose_tokens: ModuleType, keys: Any) -> Kit:
+    return Kit(jose_tokens, keys)
 
 
 @pytest.fixture
-def rsa_provider(keys: Keys) -> JwtProvider:
+def rsa_provider(kit: Kit) -> JwtProvider:
     """RS256 with an inline JWKS holding the RSA key under kid ``k1``."""
-    return JwtProvider(settings(jwks={"keys": [public_jwk(keys.rsa, kid="k1")]}))
+    return kit.rsa_provider()

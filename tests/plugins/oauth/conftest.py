@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import json
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -39,28 +36,9 @@ CLIENT_ID = "authplug-test-client"
 CLIENT_SECRET = "test-client-secret-0123456789abcdef"
 
 
-def _jose_tokens() -> ModuleType:
-    """``tests/jose_tokens.py``, imported once by path (test folders are not packages)."""
-    name = "authplug_tests_jose_tokens"
-    module = sys.modules.get(name)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).parents[2] / "jose_tokens.py"
-        )
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return module
-
-
-tokens = _jose_tokens()
-
-
 @pytest.fixture(scope="session")
-def keys() -> Any:
-    return tokens.make_keys()
+def keys(jose_tokens: ModuleType) -> Any:
+    return jose_tokens.make_keys()
 
 
 @pytest.fixture
@@ -102,6 +80,7 @@ class TestIdP:
     Attributes:
         url: Its issuer (``http://127.0.0.1:<port>``).
         keys: The private keys made at test time.
+        tokens: ``tests/jose_tokens.py`` (the raw minter, the ``jose_tokens`` fixture).
         sign_with: ``(alg, kid, key)`` used for ID tokens.
         id_token_claims: Overrides of the ID token claims (``DROP`` removes one).
         id_token_header: Overrides of the ID token header.
@@ -114,6 +93,7 @@ class TestIdP:
     """
 
     keys: Any
+    tokens: ModuleType
     url: str = ""
     sign_with: tuple[str, str, Any] = ("RS256", "k1", None)
     jwks_keys: list[dict[str, Any]] = field(default_factory=list)
@@ -167,8 +147,8 @@ class TestIdP:
             return {"keys": self.jwks_keys}
         return {
             "keys": [
-                tokens.public_jwk(self.keys.rsa, kid="k1", use="sig", alg="RS256"),
-                tokens.public_jwk(self.keys.p256, kid="e1", use="sig", alg="ES256"),
+                self.tokens.public_jwk(self.keys.rsa, kid="k1", use="sig", alg="RS256"),
+                self.tokens.public_jwk(self.keys.p256, kid="e1", use="sig", alg="ES256"),
             ]
         }
 
@@ -195,10 +175,10 @@ class TestIdP:
         if alg.startswith("ES"):
             from cryptography.hazmat.primitives import hashes
 
-            signer = tokens.ec_signer(signing_key, hashes.SHA256)
+            signer = self.tokens.ec_signer(signing_key, hashes.SHA256)
         else:
-            signer = tokens.rsa_signer(signing_key)
-        return str(tokens.mint(header, claims, signer))
+            signer = self.tokens.rsa_signer(signing_key)
+        return str(self.tokens.mint(header, claims, signer))
 
     def authorize(self, query: dict[str, str]) -> str:
         """Approve an authorization request: the redirect back with a code."""
@@ -271,9 +251,9 @@ def _at_hash(access_token: str) -> str:
 
 
 @pytest.fixture
-def idp(keys: Any) -> Iterator[TestIdP]:
+def idp(keys: Any, jose_tokens: ModuleType) -> Iterator[TestIdP]:
     """A fresh test IdP on 127.0.0.1 (ephemeral port), stopped after the test."""
-    state = TestIdP(keys=keys)
+    state = TestIdP(keys=keys, tokens=jose_tokens)
     stop = threading.Event()
 
     class Handler(BaseHTTPRequestHandler):
@@ -465,14 +445,14 @@ def app(make_app: Callable[..., App]) -> App:
 class Kit:
     """Constants and helpers for the test modules (test folders are not packages)."""
 
+    tokens: ModuleType
     APP: str = APP
     CLIENT_ID: str = CLIENT_ID
     CLIENT_SECRET: str = CLIENT_SECRET
     DROP: Any = DROP
     Answer: type[Answer] = Answer
-    tokens: ModuleType = tokens
 
 
 @pytest.fixture
-def kit() -> Kit:
-    return Kit()
+def kit(jose_tokens: ModuleType) -> Kit:
+    return Kit(tokens=jose_tokens)
