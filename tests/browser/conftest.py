@@ -9,11 +9,15 @@ set by the nox ``tests`` session whenever ``/usr/bin/chromium`` exists).
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import hashlib
+import ipaddress
 import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -43,6 +47,63 @@ BROWSER_SKIP = (
     "Install Debian's `chromium` and the `playwright` package (`scripts/test` does both)."
 )
 ACTION_TIMEOUT_MS = 10_000
+
+
+def make_tls_certificate(
+    folder: Path, common_name: str, names: Sequence[str], valid: dt.timedelta
+) -> tuple[Path, Path, str]:
+    """A self-signed P-256 HTTPS server certificate made now, for the test servers.
+
+    ``common_name`` is its subject; ``names`` (IP addresses or DNS names) its
+    subjectAltName; valid from 5 minutes ago for ``valid``. Returns its files
+    (``folder/cert.pem``, ``folder/key.pem``) and its key's SPKI SHA-256, base64
+    (what Chromium's ``--ignore-certificate-errors-spki-list`` takes).
+    ``authplug.sp_keypair`` makes RSA certificates without a subjectAltName,
+    which Chromium refuses for HTTPS, hence this helper.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def general_name(value: str) -> x509.GeneralName:
+        try:
+            return x509.IPAddress(ipaddress.ip_address(value))
+        except ValueError:
+            return x509.DNSName(value)
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + valid)
+        .add_extension(
+            x509.SubjectAlternativeName([general_name(value) for value in names]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    spki = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return cert_path, key_path, base64.b64encode(hashlib.sha256(spki).digest()).decode()
+
+
 """Longest Playwright waits for a page or an element before failing the test."""
 
 

@@ -21,8 +21,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime
-import hashlib
-import ipaddress
 import secrets
 import socket
 import threading
@@ -47,7 +45,7 @@ from authplug.session import SessionManager
 from authplug.session.cookie_policy import CookiePolicy
 from authplug.stores.memory import MemoryUserStore
 
-from .conftest import ACTION_TIMEOUT_MS, CHROMIUM, CHROMIUM_ARGS
+from .conftest import ACTION_TIMEOUT_MS, CHROMIUM, CHROMIUM_ARGS, make_tls_certificate
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Cookie, Page
@@ -290,49 +288,12 @@ def test_cookie_attributes_as_the_browser_sees_them_over_http(
         host.close()
 
 
-def make_certificate(directory: Path) -> tuple[Path, Path, str]:
-    """A self-signed certificate for 127.0.0.1; its files and its key's SPKI SHA-256 (base64)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    spki = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return cert_path, key_path, base64.b64encode(hashlib.sha256(spki).digest()).decode()
-
-
 @pytest.fixture
 def https_browser(browser: Browser, tmp_path: Path) -> Iterator[tuple[Browser, Path, Path]]:
     """A second Chromium that trusts the test certificate's key (and no other bad certificate)."""
-    cert, key, spki = make_certificate(tmp_path)
+    cert, key, spki = make_tls_certificate(
+        tmp_path, "127.0.0.1", ["127.0.0.1"], datetime.timedelta(hours=1)
+    )
     args = [*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={spki}"]
     launched = browser.browser_type.launch(executable_path=str(CHROMIUM), args=args, headless=True)
     try:

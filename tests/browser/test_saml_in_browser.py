@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
-import ipaddress
 import json
 import os
 import secrets
@@ -28,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .conftest import ACTION_TIMEOUT_MS, _skip_or_fail
+from .conftest import ACTION_TIMEOUT_MS, _skip_or_fail, make_tls_certificate
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext
@@ -57,44 +56,6 @@ def _load(name: str, path: Path) -> ModuleType:
 
 samlify = _load("authplug_tests_samlify_idp", TESTS / "interop" / "samlify_idp.py")
 keys_module = _load("authplug_tests_saml_idp", TESTS / "plugins" / "saml" / "idp.py")
-
-
-def _tls_files(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for localhost and 127.0.0.1, made now."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    key_path, cert_path = folder / "tls.key", folder / "tls.crt"
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return key_path, cert_path
 
 
 async def _whoami(scope: Any, receive: Any, send: Any) -> None:
@@ -132,7 +93,9 @@ def sp_url(idp: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
     for name in [name for name in os.environ if name.startswith("AUTHPLUG_")]:
         monkeypatch.delenv(name)
-    tls_key, tls_cert = _tls_files(tmp_path)
+    tls_cert, tls_key, _ = make_tls_certificate(
+        tmp_path, "localhost", ["localhost", "127.0.0.1"], dt.timedelta(days=1)
+    )
     sp_keys = keys_module.make_keypair("authplug-sp")
     (tmp_path / "sp.key").write_bytes(sp_keys.key_pem)
     (tmp_path / "sp.crt").write_bytes(sp_keys.cert_pem)
