@@ -33,6 +33,7 @@ __all__ = [
     "SUPPORTED",
     "EdDSAKey",
     "RSAPSSKey",
+    "check_algorithm_names",
     "check_backends",
     "register_extension_algorithms",
 ]
@@ -46,6 +47,29 @@ SUPPORTED: Final = HMAC | ASYMMETRIC
 """Every algorithm name a configuration may list (case-sensitive)."""
 HMAC_MIN_BYTES: Final[dict[str, int]] = {"HS256": 32, "HS384": 48, "HS512": 64}
 """Shortest HMAC secret per algorithm: the hash output size (RFC 7518 §3.2)."""
+
+
+def check_algorithm_names(names: list[str], *, signed: str = "tokens") -> None:
+    """Refuse a configured algorithm list naming ``none`` or anything outside :data:`SUPPORTED`.
+
+    The one allow-list check every settings model of a JOSE-verifying provider
+    runs (pydantic turns the :class:`ValueError` into a ``ConfigError`` naming
+    the key).
+
+    :param names: The configured algorithm names (case-sensitive).
+    :param signed: What the algorithms sign, for the message (``"ID tokens"``).
+    :raises ValueError: an empty list, ``none`` in any case, or an unknown name.
+    """
+    for name in names:
+        if name.lower() == "none":
+            raise ValueError(f'"none" is never accepted (unsigned {signed})')
+        if name not in SUPPORTED:
+            raise ValueError(
+                f"unsupported algorithm {name!r}; choose from {', '.join(sorted(SUPPORTED))}"
+            )
+    if not names:
+        raise ValueError("needs at least one algorithm")
+
 
 _PSS_HASHES: Final[dict[str, type[hashes.HashAlgorithm]]] = {
     "PS256": hashes.SHA256,

@@ -22,7 +22,6 @@ expected and out-of-range numbers are all configuration errors at start-up.
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -38,23 +37,19 @@ from pydantic import (
 )
 
 from authplug.claims import ClaimMapping
-from authplug.jose.algorithms import ASYMMETRIC, HMAC, HMAC_MIN_BYTES, SUPPORTED
+from authplug.fetch import is_loopback_url
+from authplug.jose.algorithms import (
+    ASYMMETRIC,
+    HMAC,
+    HMAC_MIN_BYTES,
+    SUPPORTED,
+    check_algorithm_names,
+)
 
 __all__ = ["JwtSettings", "is_loopback_url"]
 
 _Name = Annotated[str, Field(min_length=1, max_length=2048)]
 _HEADER_NAME = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$"
-
-
-def is_loopback_url(url: str) -> bool:
-    """Whether ``url``'s host is a loopback address (``localhost``, 127.0.0.0/8, ``::1``)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _one_or_many(value: Any) -> Any:
@@ -146,13 +141,7 @@ class JwtSettings(BaseModel):
     @field_validator("algorithms")
     @classmethod
     def _check_algorithms(cls, value: list[str]) -> list[str]:
-        for name in value:
-            if name.lower() == "none":
-                raise ValueError('"none" is never accepted (unsigned tokens)')
-            if name not in SUPPORTED:
-                raise ValueError(
-                    f"unsupported algorithm {name!r}; choose from {', '.join(sorted(SUPPORTED))}"
-                )
+        check_algorithm_names(value)
         chosen = set(value)
         if chosen & HMAC and chosen & ASYMMETRIC:
             raise ValueError("HMAC (HS*) and asymmetric algorithms cannot be mixed for one issuer")

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from authplug.claims import ClaimMapping
 from authplug.fetch import check_outbound_url
-from authplug.jose.algorithms import ASYMMETRIC, HMAC, SUPPORTED
+from authplug.jose.algorithms import ASYMMETRIC, HMAC, check_algorithm_names
 
 __all__ = ["RESERVED_PARAMETERS", "OAuthSettings"]
 
@@ -200,15 +200,7 @@ class OAuthSettings(BaseModel):
     @field_validator("algorithms")
     @classmethod
     def _algorithms(cls, value: list[str]) -> list[str]:
-        for name in value:
-            if name.lower() == "none":
-                raise ValueError('"none" is never accepted (unsigned ID tokens)')
-            if name not in SUPPORTED:
-                raise ValueError(
-                    f"unsupported algorithm {name!r}; choose from {', '.join(sorted(SUPPORTED))}"
-                )
-        if not value:
-            raise ValueError("needs at least one algorithm")
+        check_algorithm_names(value, signed="ID tokens")
         return list(dict.fromkeys(value))
 
     @model_validator(mode="after")
