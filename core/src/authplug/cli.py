@@ -8,7 +8,8 @@ Subcommands:
   ask the provider to check its identity provider is reachable, reach the
   configured database (reporting its schema version) and coordination
   backend; exits 1 listing every problem. It changes nothing on disk: the
-  default SQLite store's file is checked if it exists, never created.
+  default SQLite store's file and the ``sqlite`` coordination backend's file
+  are checked if they exist, never created.
 * ``migrate``: create or upgrade the schemas of the configured store and
   coordination backend (a PostgreSQL database is never migrated at start-up).
 * ``keygen``: print a new random cookie key for ``AUTHPLUG_COOKIE_KEYS``;
@@ -34,6 +35,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
+    from authplug.coordination import Coordination
     from authplug.host import Host
 
 __all__ = ["main"]
@@ -144,25 +146,30 @@ def _check(out: TextIO, err: TextIO) -> int:
 
 
 def _load_without_writing() -> tuple[Host, str | None]:
-    """Load the host as ``check`` needs it: the SQLite store probed, never created.
+    """Load the host as ``check`` needs it: SQLite files probed, never created.
 
     A check changes nothing on disk: the host is loaded with a throw-away
     in-memory store (so every configuration problem is still reported at
     once), and with ``store = "sqlite"`` the store's options and an existing
     file are checked by :func:`authplug.stores.sqlite.probe` instead of
-    opening (and creating) the file. Any other store is opened as the
-    application would open it. Returns the host and where the store lives.
+    opening (and creating) the file. With ``coordination = "sqlite"`` the
+    coordination file is likewise probed
+    (:func:`authplug.coordination.sqlite.probe`) and the host holds a
+    :class:`~authplug.coordination.probed.ProbedCoordination`. Any other store
+    or backend is opened as the application would open it. Returns the host
+    and where the SQLite store lives.
     """
     from authplug.errors import ConfigError
     from authplug.loader import load
     from authplug.stores.memory import MemoryUserStore
     from authplug.stores.sqlite import probe
 
-    host = load(store=MemoryUserStore())
+    coordination = _probed_coordination()
+    host = load(store=MemoryUserStore(), coordination=coordination)
     config = host.config
     if config.store != "sqlite":
         host.close()
-        return load(), None
+        return load(coordination=coordination), None
     options: dict[str, Any] = dict(config.store_options)
     try:
         where = probe(**options)
@@ -176,6 +183,33 @@ def _load_without_writing() -> tuple[Host, str | None]:
         host.close()
         raise
     return host, where
+
+
+def _probed_coordination() -> Coordination | None:
+    """With ``coordination = "sqlite"``: the backend probed instead of opened, else ``None``.
+
+    A bad coordination option is raised only after every other
+    configuration problem (as opening the backend would be).
+    """
+    from authplug.coordination.probed import ProbedCoordination
+    from authplug.coordination.sqlite import probe
+    from authplug.errors import AuthplugError, ConfigError
+    from authplug.loader import load, load_config
+    from authplug.stores.memory import MemoryUserStore
+
+    try:
+        config, _ = load_config()
+    except AuthplugError:
+        return None  # load() reports every problem
+    if config.coordination != "sqlite":
+        return None
+    try:
+        description, lease_ttl = probe(**config.coordination_options)
+    except ConfigError:
+        stand_in = ProbedCoordination("sqlite", "", lease_ttl=10, shared=True)
+        load(store=MemoryUserStore(), coordination=stand_in).close()
+        raise
+    return ProbedCoordination("sqlite", description, lease_ttl=lease_ttl, shared=True)
 
 
 def _new_provider(name: str, directory: str, out: TextIO, err: TextIO) -> int:

@@ -301,6 +301,7 @@ def load(
     environ: Mapping[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
     store: UserStore | str | None = None,
+    coordination: Coordination | None = None,
     **overrides: Any,
 ) -> Host:
     """Build a :class:`~authplug.host.Host` from configuration and installed plugins.
@@ -314,6 +315,9 @@ def load(
         directory); a ``str`` or any path-like.
     :param store: A ready user store, instead of the configured one; a
         string names a store entry point (``"memory"``), like ``config.store``.
+    :param coordination: A ready coordination backend, instead of opening the
+        configured one (``authplug check`` passes a probed, unopened one);
+        the host closes it with itself.
     :param overrides: More top-level settings (``env="production"``).
     :raises ConfigError: the configuration or a plugin's settings are invalid.
     :raises PluginLoadError: the provider is unknown, duplicated, incompatible,
@@ -387,8 +391,10 @@ def load(
     ]
 
     ready_store = checked_store if checked_store is not None else _load_store(config)
+    given_coordination = coordination is not None
     try:
-        coordination = _load_coordination(config)
+        if coordination is None:
+            coordination = _load_coordination(config)
     except BaseException:
         if checked_store is None:  # ours to close; a caller's store stays the caller's
             ready_store.close()
@@ -403,7 +409,8 @@ def load(
             coordination=coordination,
         )
     except BaseException:
-        coordination.close()
+        if not given_coordination:  # a caller's backend stays the caller's
+            coordination.close()
         raise
 
 

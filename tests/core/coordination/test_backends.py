@@ -200,3 +200,24 @@ def test_malformed_revocation_messages_are_ignored(
             break
     assert got
     assert {sid for sid, _ in got} == {"good"}
+
+
+def test_a_probed_backend_describes_and_refuses_everything() -> None:
+    """``authplug check``'s stand-in never pretends to coordinate anything."""
+    from authplug.coordination.probed import ProbedCoordination
+
+    probed = ProbedCoordination("sqlite", "sqlite 3 at /x (exists)", lease_ttl=7, shared=True)
+    assert isinstance(probed, Coordination)
+    assert probed.check() == "sqlite 3 at /x (exists)"
+    probed.subscribe_revocations(lambda sid, until: None)
+    for call in (
+        lambda: probed.try_lease("k"),
+        lambda: probed.get_result("k"),
+        lambda: probed.put_result("k", "v", 1),
+        lambda: probed.publish_revocation("sid", 1.0),
+        lambda: probed.wait_released("k", 0.1),
+    ):
+        with pytest.raises(CoordinationError, match="only probed") as caught:
+            call()
+        assert caught.value.backend == "sqlite"
+    probed.close()

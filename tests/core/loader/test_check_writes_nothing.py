@@ -141,3 +141,71 @@ def test_an_application_store_logs_where_it_created_the_file(
     caplog.clear()
     SqliteUserStore(path=workdir / "users.sqlite3").close()
     assert "created" not in caplog.text
+
+
+def _cookie_key() -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+
+
+def test_check_with_sqlite_coordination_creates_no_file(site: Path, workdir: Path) -> None:
+    result = check(
+        site, workdir, AUTHPLUG_COORDINATION="sqlite", AUTHPLUG_COOKIE_KEYS=_cookie_key()
+    )
+    assert result.returncode == 0, result.stderr
+    assert listing(workdir) == {}
+    expected = workdir.resolve() / "authplug-coordination.sqlite3"
+    assert f"at {expected} (created when the application starts)" in result.stdout
+    assert "coordination: sqlite " in result.stdout
+
+
+def test_check_reads_an_existing_coordination_file_without_touching_it(
+    site: Path, workdir: Path
+) -> None:
+    from authplug.coordination.sqlite import SqliteCoordination
+
+    SqliteCoordination(path=str(workdir / "coordination.db")).close()
+    before = listing(workdir)
+    assert "coordination.db" in before
+    result = check(
+        site,
+        workdir,
+        AUTHPLUG_COORDINATION="sqlite",
+        AUTHPLUG_COORDINATION_OPTIONS__PATH=str(workdir / "coordination.db"),
+        AUTHPLUG_COOKIE_KEYS=_cookie_key(),
+    )
+    assert result.returncode == 0, result.stderr
+    assert listing(workdir) == before  # no -wal/-shm, no journal, nothing rewritten
+    assert f"at {workdir / 'coordination.db'} (exists)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("missing-dir", "does not exist"),
+        ("not-a-database", "cannot open"),
+        ("bad-option", "not accepted by the sqlite backend: colour"),
+        ("no-cookie-keys", "cookie_keys: coordination 'sqlite' shares sessions"),
+    ],
+)
+def test_check_reports_a_bad_sqlite_coordination_and_still_writes_nothing(
+    site: Path, workdir: Path, setup: str, message: str
+) -> None:
+    target = workdir / "coordination.db"
+    env = {"AUTHPLUG_COORDINATION": "sqlite", "AUTHPLUG_COOKIE_KEYS": _cookie_key()}
+    if setup == "missing-dir":
+        target = workdir / "nowhere" / "coordination.db"
+    elif setup == "not-a-database":
+        target.write_text("not sqlite " * 100)
+    elif setup == "bad-option":
+        env["AUTHPLUG_COORDINATION_OPTIONS__COLOUR"] = "blue"
+    else:
+        del env["AUTHPLUG_COOKIE_KEYS"]
+    env["AUTHPLUG_COORDINATION_OPTIONS__PATH"] = str(target)
+    before = listing(workdir)
+    result = check(site, workdir, **env)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert listing(workdir) == before

@@ -6,7 +6,9 @@ rows with a wall-clock expiry; a holder killed with ``kill -9`` is released
 when its row expires. Revocations are appended to a log that a daemon thread
 in each process reads every 50 ms (so another worker refuses a logged-out
 cookie within about 50 ms; the user store stays the durable fallback).
-The file's tables are created when it is opened, as the SQLite user store's are.
+The file's tables are created when it is opened, as the SQLite user store's are;
+:func:`probe` (what ``authplug check`` uses) reads the options and an existing
+file without creating or changing anything.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from authplug.coordination.base import (
 )
 from authplug.errors import ConfigError
 
-__all__ = ["SqliteCoordination"]
+__all__ = ["SqliteCoordination", "probe"]
 
 _log = logging.getLogger("authplug.coordination")
 T = TypeVar("T")
@@ -49,6 +51,64 @@ _POLL = 0.005
 _LISTEN_POLL = 0.05
 _LOG_KEEP = 600.0
 """Seconds a revocation stays in the log (the store keeps it for good)."""
+DEFAULT_PATH = "authplug-coordination.sqlite3"
+
+
+def _options(options: dict[str, Any]) -> tuple[str, float, float]:
+    """``(path, lease_ttl, busy_timeout)`` from the backend's options, checked.
+
+    :raises ConfigError: an unknown option, a value out of range, or a path
+        whose directory does not exist.
+    """
+    path = os.fspath(str_option(options, "path", DEFAULT_PATH))
+    lease_ttl = float_option(options, "lease_ttl", 10, 1, 300)
+    busy = float_option(options, "busy_timeout", 5, 0.1, 600)
+    if options:
+        raise ConfigError(
+            f"coordination_options: not accepted by the sqlite backend: "
+            f"{', '.join(sorted(options))}"
+        )
+    if not Path(path).parent.is_dir():
+        raise ConfigError(f"coordination_options.path: the directory of {path!r} does not exist")
+    return path, lease_ttl, busy
+
+
+def probe(**options: Any) -> tuple[str, float]:
+    """Check the backend's options and file without creating or changing anything.
+
+    An existing file is opened read-only and immutable (no lock, no
+    ``-wal``/``-shm`` file created) and must be a SQLite database; a missing
+    one only needs an existing directory (each worker creates it when the
+    application starts).
+
+    :param options: As for :class:`SqliteCoordination`.
+    :returns: ``(description, lease_ttl)``: a one-line description naming the
+        absolute path and whether the file exists, and the configured lease time.
+    :raises ConfigError: an option is invalid, the directory is missing, or
+        the file is not a SQLite database.
+    """
+    path, lease_ttl, _ = _options(dict(options))
+    file = Path(path).absolute()
+    where = f"sqlite {sqlite3.sqlite_version} at {file}"
+    if not file.exists():
+        return f"{where} (created when the application starts)", lease_ttl
+    try:
+        conn = sqlite3.connect(f"{file.as_uri()}?mode=ro&immutable=1", uri=True)
+        try:
+            names = {
+                str(row[0])
+                for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise ConfigError(
+            f"coordination_options.path: cannot open {path!r} as a SQLite database "
+            f"({type(exc).__name__})"
+        ) from None
+    if {"leases", "results", "revocations"} <= names:
+        return f"{where} (exists)", lease_ttl
+    return f"{where} (exists; its tables are created when the application starts)", lease_ttl
 
 
 class SqliteCoordination:
@@ -66,18 +126,7 @@ class SqliteCoordination:
     shared = True
 
     def __init__(self, **options: Any) -> None:
-        self._path = os.fspath(str_option(options, "path", "authplug-coordination.sqlite3"))
-        self.lease_ttl = float_option(options, "lease_ttl", 10, 1, 300)
-        self._busy = float_option(options, "busy_timeout", 5, 0.1, 600)
-        if options:
-            raise ConfigError(
-                f"coordination_options: not accepted by the sqlite backend: "
-                f"{', '.join(sorted(options))}"
-            )
-        if not Path(self._path).parent.is_dir():
-            raise ConfigError(
-                f"coordination_options.path: the directory of {self._path!r} does not exist"
-            )
+        self._path, self.lease_ttl, self._busy = _options(options)
         self._lock = threading.Lock()
         self._closed = False
         self._listeners: list[RevocationListener] = []
