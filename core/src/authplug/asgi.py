@@ -104,11 +104,31 @@ class AuthMiddleware:
         self.lifecycle = Lifecycle(host, AsyncRuntime(), clock=clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Handle one ASGI connection."""
-        kind = scope["type"]
-        if kind == "http":
-            await self._http(scope, receive, send)
-        elif kind == "websocket":
+        """Handle one ASGI connection.
+
+        The hot path (a protected HTTP path whose session or token needs
+        nothing) is inline here: no further coroutine, no request object.
+        """
+        if scope["type"] == "http":
+            lifecycle = self.lifecycle
+            path = _app_path(scope) if scope.get("root_path") else scope["path"]
+            kind = lifecycle.classify(path, scope.get("raw_path"))
+            if kind is PathKind.PUBLIC:
+                await self.app(scope, receive, send)
+                return
+            if kind is PathKind.PROTECTED:
+                user = lifecycle.fast_user(scope["headers"], path)
+                if user is not None:
+                    scope["authplug.user"] = user
+                    state = scope.get("state")
+                    if state is None:
+                        scope["state"] = {"user": user}
+                    else:
+                        state["user"] = user
+                    await self.app(scope, receive, send)
+                    return
+            await self._http(scope, receive, send, path, kind)
+        elif scope["type"] == "websocket":
             await self._websocket(scope, receive, send)
         else:
             await self.app(scope, receive, send)
@@ -126,22 +146,14 @@ class AuthMiddleware:
             client=_client_host(scope),
         )
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _http(
+        self, scope: Scope, receive: Receive, send: Send, path: str, kind: PathKind
+    ) -> None:
+        """Everything but the hot path: refusals, ``/auth/*`` routes, the full decision."""
         lifecycle = self.lifecycle
-        path = _app_path(scope)
-        kind = lifecycle.classify(path, scope.get("raw_path"))
-        if kind is PathKind.PUBLIC:
-            await self.app(scope, receive, send)
-            return
         if kind is PathKind.REFUSED:
             await _send_response(send, lifecycle.refuse_path(self._request(scope, path)))
             return
-        if kind is PathKind.PROTECTED:
-            user = lifecycle.fast_user(scope["headers"], path)
-            if user is not None:
-                _attach(scope, user)
-                await self.app(scope, receive, send)
-                return
         request = self._request(scope, path)
         if kind is PathKind.AUTH:
             try:

@@ -77,6 +77,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -111,6 +112,7 @@ from authplug.results import Authenticated, Redirect, ResponseCookie
 from authplug.return_to import safe_return_to
 from authplug.session.manager import SessionRead
 from authplug.session.payload import SessionData, SessionUser, as_session_user
+from authplug.session.verdicts import ValidVerdict, VerdictCache
 from authplug.signin import SIGN_IN_PATH, SignIn
 from authplug.singleflight import SingleFlight
 from authplug.stores.base import StoreError
@@ -140,6 +142,10 @@ MAX_COOKIE_HEADER = 64 * 1024
 """Largest total ``Cookie`` header accepted on a protected path (bigger: 431, no decrypt)."""
 
 _AUTH_PREFIX = "/auth/"
+_PATH_MEMO = 4096
+"""Most (path, kind) answers :meth:`Lifecycle.classify` remembers (then it starts over)."""
+_PATH_MEMO_LENGTH = 256
+"""Longest path :meth:`Lifecycle.classify` remembers (bounds the memo's memory)."""
 
 
 class PathKind(enum.Enum):
@@ -189,6 +195,7 @@ SessionVerdict: TypeAlias = tuple[SessionState, SessionRead, SessionData | None]
 """``(state, read, touched)``: the state, what was read, and (``RESEAL``) the touched copy."""
 
 _ABSENT = SessionRead(session=None)
+_REMEMBERED = frozenset({SessionState.VALID, SessionState.DENIED})
 _STATE_OF_OUTCOME = {"expired": SessionState.EXPIRED}
 
 
@@ -300,9 +307,15 @@ class Lifecycle:
         self._is_revoked = host.revocation.revoked.is_revoked
         self._touch_after = host.sessions.touch_after
         self._has_rules = bool(self._access.rules)
+        self._path_kinds: dict[bytes | str, tuple[str, PathKind]] = {}
         # Stateless providers authenticate every request; debug tracing wants
         # every decision logged: both always take the full path.
         self._full_path_only = self._stateless or self.tracer.enabled
+        self._verdicts = (
+            VerdictCache(config.session_cache_size)
+            if config.session_cache_size and not self._full_path_only
+            else None
+        )
         # A stateless provider's own fast path (issue #16): only when nothing
         # needs the async path (extension hooks may be async) or a trace.
         self._fast_authenticate = (
@@ -344,6 +357,21 @@ class Lifecycle:
         ``/`` boundary; a path with ``.``/``..`` segments is never public, so
         ``/static/../admin`` cannot borrow a public prefix.
         """
+        key: bytes | str = path
+        if raw_path is not None:
+            key = raw_path.partition("?")[0] if isinstance(raw_path, str) else raw_path
+        known = self._path_kinds.get(key)
+        if known is not None and known[0] == path:
+            return known[1]
+        kind = self._classify(path, raw_path)
+        if len(key) <= _PATH_MEMO_LENGTH:
+            if len(self._path_kinds) >= _PATH_MEMO:
+                self._path_kinds.clear()
+            self._path_kinds[key] = (path, kind)
+        return kind
+
+    def _classify(self, path: str, raw_path: bytes | str | None) -> PathKind:
+        """:meth:`classify` without its memo (the answer depends on the two paths only)."""
         if path_problem(path, raw_path) is not None:
             return PathKind.REFUSED
         if path.startswith(_AUTH_PREFIX) or path == "/auth":
@@ -422,10 +450,77 @@ class Lifecycle:
         """
         if self._full_path_only:
             return None
-        state, read, _ = self.classify_session(headers, path, self._clock())
-        if state is SessionState.VALID and read.session is not None:
-            return read.session.user
-        return None
+        cookie: bytes | None = None
+        for name, value in headers:
+            if name == b"cookie":
+                if cookie is not None:  # several Cookie headers (HTTP/2): judged together
+                    return self._judge(headers, None, path, self._clock())
+                cookie = value
+        if cookie is None:
+            return None
+        return self.cookie_user(cookie, path)
+
+    def cookie_user(self, cookie: bytes | str, path: str) -> AuthenticatedUser[Any, Any] | None:
+        """:meth:`session_user` for a request with exactly one Cookie header, ``cookie``.
+
+        The classifier's ``VALID`` answer for a header value is remembered
+        (:mod:`authplug.session.verdicts`) for as long as it cannot change;
+        a repeated value then costs a dictionary lookup, a time-window check,
+        a revocation lookup and the access rules for ``path``.
+
+        :param cookie: The Cookie header's value: ``bytes`` (ASGI) or a
+            latin-1 ``str`` (WSGI's ``HTTP_COOKIE``).
+        :param path: The path inside the application, for access rules.
+        """
+        if self._full_path_only:
+            return None
+        verdicts = self._verdicts
+        now = self._clock()
+        if verdicts is not None:
+            known = verdicts.get(cookie)
+            if known is not None:
+                if known.earliest <= now < known.until and not self._is_revoked(known.sid, now):
+                    user = known.user
+                    if self._has_rules and self._access.decide(path, user) is Decision.DENY:
+                        return None
+                    return user
+                verdicts.drop(cookie)
+        raw = cookie if isinstance(cookie, bytes) else cookie.encode("latin-1", "replace")
+        return self._judge(((b"cookie", raw),), cookie, path, now)
+
+    def _judge(
+        self,
+        headers: Sequence[tuple[bytes, bytes]],
+        cookie: bytes | str | None,
+        path: str,
+        now: float,
+    ) -> AuthenticatedUser[Any, Any] | None:
+        """Ask :meth:`classify_session`; remember a valid session under ``cookie``."""
+        state, read, _ = self.classify_session(headers, path, now)
+        session = read.session
+        if session is None or state not in _REMEMBERED:
+            return None
+        if cookie is not None and self._verdicts is not None:
+            earliest, until = self._valid_window(session)
+            if earliest <= now < until:
+                self._verdicts.put(cookie, ValidVerdict(session.user, session.sid, earliest, until))
+        return session.user if state is SessionState.VALID else None
+
+    def _valid_window(self, session: SessionData) -> tuple[float, float]:
+        """``[earliest, until)``: when :meth:`classify_session` keeps saying ``session`` is valid.
+
+        Its lifetimes (:meth:`SessionManager.valid_window
+        <authplug.session.SessionManager.valid_window>`), then the first of:
+        tokens due for refresh, validation due, a touch due.
+        """
+        earliest, latest = self._sessions.valid_window(session)
+        until = min(
+            latest,
+            self._refresh_due_at(session.user),
+            session.validated_at + self._validate_interval,
+            session.last_seen_at + self._touch_after,
+        )
+        return earliest, until
 
     @property
     def fast_path_reads_headers(self) -> bool:
@@ -541,17 +636,25 @@ class Lifecycle:
 
     def _expiring(self, user: AuthenticatedUser[Any, Any], now: float) -> bool:
         """Whether ``auth_data["expires_at"]`` (epoch seconds) is within ``refresh_margin``."""
+        return now >= self._refresh_due_at(user)
+
+    def _refresh_due_at(self, user: AuthenticatedUser[Any, Any]) -> float:
+        """When ``user``'s tokens are due for refresh: ``expires_at - refresh_margin``.
+
+        Never (``inf``) without an ``auth_data["expires_at"]`` that reads as a number.
+        """
         auth_data = user.auth_data
         if not auth_data:
-            return False
+            return math.inf
         raw = auth_data.get("expires_at")
         if raw is None:
-            return False
+            return math.inf
         try:
             expires_at = float(raw)
         except ValueError:
-            return False
-        return expires_at - now <= self._refresh_margin
+            return math.inf
+        due = expires_at - self._refresh_margin
+        return math.inf if math.isnan(due) else due
 
     def _admit(
         self,

@@ -222,6 +222,7 @@ class AuthMiddleware:
         self.host = host = host_or_load(host)
         self.loop = BackgroundLoop()
         self.lifecycle = Lifecycle(host, ThreadRuntime(self.loop), clock=clock)
+        self._reads_headers = self.lifecycle.fast_path_reads_headers
 
     def close(self) -> None:
         """Stop the background event loop (if it was started)."""
@@ -241,15 +242,21 @@ class AuthMiddleware:
         if kind is PathKind.PUBLIC:
             return self.app(environ, start_response)
         cookie = environ.get("HTTP_COOKIE")
-        cookie_headers: Sequence[tuple[bytes, bytes]] = (
-            ((b"cookie", cookie.encode("latin-1", "replace")),) if isinstance(cookie, str) else ()
-        )
+        if not isinstance(cookie, str):
+            cookie = None
         if kind is PathKind.PROTECTED:
-            header = _environ_lookup(environ) if lifecycle.fast_path_reads_headers else None
-            user = lifecycle.fast_user(cookie_headers, path, header)
+            if self._reads_headers:
+                user = lifecycle.fast_user((), path, _environ_lookup(environ))
+            elif cookie:
+                user = lifecycle.cookie_user(cookie, path)
+            else:
+                user = None
             if user is not None:
                 environ["authplug.user"] = user
                 return self.app(environ, start_response)
+        cookie_headers: Sequence[tuple[bytes, bytes]] = (
+            ((b"cookie", cookie.encode("latin-1", "replace")),) if cookie is not None else ()
+        )
         request = AuthRequest(
             method=environ.get("REQUEST_METHOD", "GET").upper(),
             path=path,
@@ -290,13 +297,26 @@ def _environ_lookup(environ: Environ) -> HeaderLookup:
     """A :data:`~authplug.request.HeaderLookup` over a WSGI environ (``HTTP_*`` keys)."""
 
     def header(name: str) -> str | None:
-        key = name.upper().replace("-", "_")
-        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            key = "HTTP_" + key
+        key = _ENVIRON_KEYS.get(name)
+        if key is None:
+            key = _environ_key(name)
         value = environ.get(key)
         return value if isinstance(value, str) else None
 
     return header
+
+
+_ENVIRON_KEYS: dict[str, str] = {}
+
+
+def _environ_key(name: str) -> str:
+    """The environ key of header ``name`` (``HTTP_X_API_KEY``), remembered for a few names."""
+    key = name.upper().replace("-", "_")
+    if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        key = "HTTP_" + key
+    if len(_ENVIRON_KEYS) < 64:  # the few names providers ask for
+        _ENVIRON_KEYS[name] = key
+    return key
 
 
 def _script_name(environ: Environ) -> str:

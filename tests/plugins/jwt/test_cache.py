@@ -162,14 +162,27 @@ def test_lru_eviction_order() -> None:
 
 def test_byte_bound() -> None:
     cache: VerifiedTokenCache[str] = VerifiedTokenCache(
-        max_entries=1000, max_bytes=10 * (100 + ENTRY_OVERHEAD), ttl=60
+        max_entries=1000, max_bytes=10 * (100 + 3 + ENTRY_OVERHEAD), ttl=60
     )
     for i in range(50):
-        cache.put(f"t{i}", "v", size=100, expires_at=1e12, now=0)
+        cache.put(f"t{i}", "v", size=100, expires_at=1e12, now=0)  # 3-character tokens last
         assert cache.bytes_used <= cache.max_bytes
     assert len(cache) == 10
     cache.put("huge", "v", size=10**7, expires_at=1e12, now=0)
     assert cache.get("huge", 1) is None
+
+
+def test_the_token_itself_is_charged_to_the_byte_bound() -> None:
+    """The cache keys on the exact token, so a long token costs its length."""
+    cache: VerifiedTokenCache[str] = VerifiedTokenCache(
+        max_entries=1000, max_bytes=ENTRY_OVERHEAD + 200, ttl=60
+    )
+    cache.put("t" * 150, "v", size=10, expires_at=1e12, now=0)
+    assert cache.get("t" * 150, 1) == "v"
+    assert cache.bytes_used == ENTRY_OVERHEAD + 160
+    cache.put("u" * 250, "v", size=10, expires_at=1e12, now=0)  # over the bound alone
+    assert cache.get("u" * 250, 1) is None
+    assert cache.get("t" * 150, 1) == "v"
 
 
 def _distinct_requests(kit: Any, count: int) -> list[Any]:

@@ -1,9 +1,12 @@
 """``VerifiedTokenCache``: a bounded LRU of tokens whose signature was already checked.
 
 A client usually sends the same bearer token on every request until it
-expires. The cache maps a SHA-256 of the token (never the token itself) to what
-verifying it produced, so the signature check runs once per token rather than
-once per request. A hit is served only while every time bound a fresh
+expires. The cache maps the exact token to what verifying it produced, so the
+signature check runs once per token rather than once per request. Keyed by
+the whole token, as a ``dict`` compares it: a token differing in any byte (a
+variant spelling, an appended ``=``) is a miss and is verified afresh, and no
+digest or hash alone ever stands for a token. The token's length is charged
+to the byte bound. A hit is served only while every time bound a fresh
 verification applies still holds: an entry carries the window
 (:class:`~authplug.jose.claims.Validity`) in which the claim checks accept the
 token (``exp``, ``nbf``, ``iat``/``max_age``, each with the leeway) and expires
@@ -20,7 +23,6 @@ removal must take effect quickly.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -43,7 +45,10 @@ class _Entry(Generic[V]):
 
 
 class VerifiedTokenCache(Generic[V]):
-    """Bounded LRU from token hash to a verified result.
+    """Bounded LRU from token to a verified result.
+
+    Reads take no lock (a ``dict`` lookup and an ``OrderedDict.move_to_end``,
+    each atomic); writes take one.
 
     :param max_entries: Most entries kept (at least 1).
     :param max_bytes: Bound on the sum of the entries' charged sizes.
@@ -56,23 +61,29 @@ class VerifiedTokenCache(Generic[V]):
         self.max_entries = max(1, max_entries)
         self.max_bytes = max_bytes
         self.ttl = ttl
-        self._entries: OrderedDict[bytes, _Entry[V]] = OrderedDict()
+        self._entries: OrderedDict[str, _Entry[V]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, token: str, now: float) -> V | None:
         """The cached result for ``token``, or ``None`` (absent or expired)."""
-        key = hashlib.sha256(token.encode("latin-1")).digest()
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        if not entry.not_before <= now < entry.expires_at:
+            self._drop(token, entry)
+            return None
+        try:  # noqa: SIM105 (contextlib.suppress costs a context manager per hit)
+            self._entries.move_to_end(token)
+        except KeyError:  # evicted by another thread since the lookup: still verified
+            pass
+        return entry.value
+
+    def _drop(self, token: str, entry: _Entry[V]) -> None:
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if not entry.not_before <= now < entry.expires_at:
-                del self._entries[key]
+            if self._entries.get(token) is entry:
+                del self._entries[token]
                 self._bytes -= entry.size
-                return None
-            self._entries.move_to_end(key)
-            return entry.value
 
     def put(
         self,
@@ -88,20 +99,19 @@ class VerifiedTokenCache(Generic[V]):
 
         It is served while ``not_before <= now < min(expires_at, put time + ttl)``.
 
-        :param size: Estimated bytes ``value`` occupies (without the overhead).
+        :param size: Estimated bytes ``value`` occupies (without the token and the overhead).
         :param expires_at: First instant a fresh verification would reject the token.
         :param not_before: Earliest instant a fresh verification accepts it.
         """
-        charged = size + ENTRY_OVERHEAD
+        charged = size + len(token) + ENTRY_OVERHEAD
         if charged > self.max_bytes:
             return
-        key = hashlib.sha256(token.encode("latin-1")).digest()
         entry = _Entry(value, not_before, min(expires_at, now + self.ttl), charged)
         with self._lock:
-            old = self._entries.pop(key, None)
+            old = self._entries.pop(token, None)
             if old is not None:
                 self._bytes -= old.size
-            self._entries[key] = entry
+            self._entries[token] = entry
             self._bytes += charged
             while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
                 _, evicted = self._entries.popitem(last=False)

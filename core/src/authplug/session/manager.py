@@ -213,9 +213,18 @@ class SessionManager:
             chunk_count=chunk_count,
             outcome="valid",
         )
+        return Opened(read, *self.valid_window(session))
+
+    def valid_window(self, session: SessionData) -> tuple[float, float]:
+        """``(earliest, latest)``: the instants (epoch seconds) between which :meth:`read`
+        accepts ``session``'s timestamps (both included).
+
+        ``earliest``: no timestamp is more than :data:`CLOCK_SKEW` ahead;
+        ``latest``: neither the idle nor the absolute lifetime has ended.
+        """
         earliest = max(session.created_at, session.last_seen_at, session.validated_at) - CLOCK_SKEW
         latest = min(session.last_seen_at + self._idle, session.created_at + self._absolute)
-        return Opened(read, earliest, latest)
+        return earliest, latest
 
     def _reject(self, scan: ChunkScan | None, outcome: ReadOutcome) -> SessionRead:
         indices = scan.indices if scan is not None and scan.indices else (0,)

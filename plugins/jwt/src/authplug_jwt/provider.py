@@ -296,11 +296,19 @@ class JwtProvider(AuthProvider[JwtSettings, StrMap, StrMap]):
         carries, a rejected token, a key the JWKS must first be fetched for)
         is ``None``: :meth:`authenticate` then decides and answers.
         """
+        cache = self.cache
         try:
+            if cache is not None:
+                authorization = header("authorization")
+                if authorization is not None and authorization[:7] == "Bearer ":
+                    # The usual form first: cached tokens are stripped, so an
+                    # exact hit is the token _header_token would find.
+                    hit = cache.get(authorization[7:], self._clock())
+                    if hit is not None:
+                        return hit.result.user
             token = self._header_token(header)
             if token is None:
                 return None
-            cache = self.cache
             if cache is not None:
                 hit = cache.get(token, self._clock())
                 if hit is not None:
