@@ -116,6 +116,7 @@ PLUGIN_AUTHOR_MODULES: dict[str, set[str]] = {
         "Authenticated",
         "ProviderResponse",
         "Redirect",
+        "Remembered",
         "ResponseCookie",
     },
     "authplug.request": {"AuthRequest", "FlowAccess", "FlowRecord", "HeaderLookup"},

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
         AuthenticateResult,
         ProviderResponse,
         Redirect,
+        Remembered,
         ResponseCookie,
     )
     from authplug.routes import Route
@@ -97,6 +98,7 @@ _EXPORTS: dict[str, str] = {
     "ProviderResponse": "authplug.results",
     "ProviderUnavailableError": "authplug.errors",
     "Redirect": "authplug.results",
+    "Remembered": "authplug.results",
     "ResponseCookie": "authplug.results",
     "Route": "authplug.routes",
     "SessionTooLargeError": "authplug.errors",
@@ -136,6 +138,7 @@ __all__ = [
     "ProviderResponse",
     "ProviderUnavailableError",
     "Redirect",
+    "Remembered",
     "ResponseCookie",
     "Route",
     "SessionTooLargeError",

@@ -26,7 +26,7 @@ import pluggy
 if TYPE_CHECKING:
     from authplug.models import AnyUser, UserType
     from authplug.request import AuthRequest, HeaderLookup
-    from authplug.results import AuthenticateResult, Redirect
+    from authplug.results import AuthenticateResult, Redirect, Remembered
     from authplug.routes import Route
 
 __all__ = ["PROJECT_NAME", "PROVIDER_HOOKS", "REQUIRED_PROVIDER_HOOKS", "hookimpl", "hookspec"]
@@ -91,7 +91,7 @@ def authplug_authenticate(
 
 
 @hookspec(firstresult=True)
-def authplug_authenticate_fast(header: HeaderLookup) -> AnyUser | None:
+def authplug_authenticate_fast(header: HeaderLookup) -> AnyUser | Remembered | None:
     """Authenticate a request synchronously, from what the provider already holds.
 
     The fast path of stateless providers, as sessions have theirs. For a
@@ -108,7 +108,12 @@ def authplug_authenticate_fast(header: HeaderLookup) -> AnyUser | None:
 
     :param header: The request's headers: ``header("authorization")`` is the
         first such header, decoded as latin-1, or ``None``.
-    :return: The user, when certain; ``None`` for anything else (no
+    :return: The user, when certain; or the user wrapped in
+        :class:`~authplug.results.Remembered` when the answer depends only on
+        the values of the headers read through ``header`` and holds until a
+        known moment (a verified token: until its ``exp``): the host then
+        answers requests with exactly those header values from memory until
+        then, without calling this hook. ``None`` for anything else (no
         credential, a rejected one, a key that must be fetched): the host
         then calls ``authplug_authenticate``, which decides and answers
         (a rejected credential is thus checked twice; only failures pay it).

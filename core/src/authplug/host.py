@@ -34,7 +34,7 @@ from authplug.logout import LogoutTokens
 from authplug.provider import AuthProvider
 from authplug.request import AuthRequest, HeaderLookup
 from authplug.responses import StatusResponses
-from authplug.results import AuthenticateResult
+from authplug.results import AuthenticateResult, Remembered
 from authplug.revocation import RevokedSessions, SessionRevocation
 from authplug.routes import Route
 
@@ -110,7 +110,7 @@ class Host:
     stateless: bool = False
     tracer: Tracer = NULL_TRACER
     responses: StatusResponses = field(default_factory=StatusResponses)
-    fast_authenticate: Callable[[HeaderLookup], AnyUser | None] | None = None
+    fast_authenticate: Callable[[HeaderLookup], AnyUser | Remembered | None] | None = None
     coordination: Coordination = field(default_factory=InProcessCoordination)
     _flights: dict[str, SingleFlight[Any]] = field(default_factory=dict, repr=False)
     _flights_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -297,7 +297,7 @@ def build_host(
 
 def _fast_path(
     pm: pluggy.PluginManager, info: PluginInfo
-) -> Callable[[HeaderLookup], AnyUser | None] | None:
+) -> Callable[[HeaderLookup], AnyUser | Remembered | None] | None:
     """The provider's ``authplug_authenticate_fast``, checked (synchronous, takes ``header``).
 
     :raises PluginLoadError: it is ``async def`` or takes other arguments.
@@ -306,7 +306,7 @@ def _fast_path(
     if not impls:
         return None
     impl = impls[-1]  # provider hooks have exactly one implementation (checked above)
-    function = cast("Callable[[HeaderLookup], AnyUser | None]", impl.function)
+    function = cast("Callable[[HeaderLookup], AnyUser | Remembered | None]", impl.function)
     if getattr(function, "__func__", None) is AuthProvider.authplug_authenticate_fast:
         # The base class's hookimpl only delegates: call the method it delegates to.
         provider = cast("AuthProvider[Any, Any, Any]", impl.plugin)

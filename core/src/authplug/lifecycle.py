@@ -85,6 +85,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 from urllib.parse import quote
 
 from authplug.access import Decision
+from authplug.bounded_map import BoundedMap
 from authplug.coordination.base import CoordinationError
 from authplug.coordination.handoff import RefreshHandOff
 from authplug.errors import (
@@ -93,6 +94,7 @@ from authplug.errors import (
     NotAuthenticatedError,
     ProviderError,
 )
+from authplug.fast_answers import RememberedAnswers, recording
 from authplug.incidents import report_failure
 from authplug.logout import LOGOUT_PATH, Logout
 from authplug.models import AuthenticatedUser
@@ -108,7 +110,7 @@ from authplug.responses import (
     provider_response,
     redirect,
 )
-from authplug.results import Authenticated, Redirect, ResponseCookie
+from authplug.results import Authenticated, Redirect, Remembered, ResponseCookie
 from authplug.return_to import safe_return_to
 from authplug.session.manager import SessionRead
 from authplug.session.payload import SessionData, SessionUser, as_session_user
@@ -311,8 +313,8 @@ class Lifecycle:
         # Stateless providers authenticate every request; debug tracing wants
         # every decision logged: both always take the full path.
         self._full_path_only = self._stateless or self.tracer.enabled
-        self._verdicts = (
-            VerdictCache(config.session_cache_size)
+        self._verdicts: VerdictCache | None = (
+            BoundedMap(config.session_cache_size)
             if config.session_cache_size and not self._full_path_only
             else None
         )
@@ -321,6 +323,11 @@ class Lifecycle:
         self._fast_authenticate = (
             host.fast_authenticate
             if self._stateless and not self._has_extensions and not self.tracer.enabled
+            else None
+        )
+        self._answers = (
+            RememberedAnswers(config.session_cache_size)
+            if self._fast_authenticate is not None and config.session_cache_size
             else None
         )
         self._logout = Logout(host, self._hooks, runtime)
@@ -537,7 +544,10 @@ class Lifecycle:
 
         Session providers: :meth:`session_user`. Stateless providers: their
         ``authplug_authenticate_fast`` (a verified-token cache hit, a token
-        checked with a key already held). ``None`` means the host calls
+        checked with a key already held); an answer it returned as
+        :class:`~authplug.results.Remembered` is given again from memory for
+        the same header values while its window holds
+        (:mod:`authplug.fast_answers`). ``None`` means the host calls
         :meth:`protect`, which decides everything else.
 
         :param headers: ASGI-style header pairs (for a session provider, the
@@ -549,26 +559,42 @@ class Lifecycle:
         fast = self._fast_authenticate
         if fast is None:
             return self.session_user(headers, path)
+        answers = self._answers
+        if answers is not None and answers.names:
+            key = answers.key(headers, header)
+            if key is not None:
+                user = answers.find(key, self._clock())
+                if user is not None:
+                    if self._has_rules and self._access.decide(path, user) is Decision.DENY:
+                        return None
+                    return user
+        lookup = header if header is not None else _lookup(headers)
+        names: list[str] = []
+        if answers is not None:
+            lookup, names = recording(lookup)
         try:
-            user: object = fast(header if header is not None else _lookup(headers))
+            answer: object = fast(lookup)
         except Exception as exc:  # a provider's bug: loud, and the full path decides
             report_failure(exc, "authplug_authenticate_fast (the full path decided)")
             return None
-        if user is None:
+        if answer is None:
             return None
-        if not isinstance(user, AuthenticatedUser):
+        found: object = answer.user if isinstance(answer, Remembered) else answer
+        if not isinstance(found, AuthenticatedUser):
             report_failure(
                 ProviderError(
-                    f"authplug_authenticate_fast returned {type(user).__name__}",
+                    f"authplug_authenticate_fast returned {type(answer).__name__}",
                     hook="authplug_authenticate_fast",
                     code="provider_contract_violation",
                 ),
                 "authplug_authenticate_fast (the full path decided)",
             )
             return None
-        if self._has_rules and self._access.decide(path, user) is Decision.DENY:
+        if answers is not None and isinstance(answer, Remembered):
+            answers.remember(names, headers, header, answer, self._clock())
+        if self._has_rules and self._access.decide(path, found) is Decision.DENY:
             return None
-        return user
+        return found
 
     async def protect(
         self,

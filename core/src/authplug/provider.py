@@ -30,7 +30,7 @@ from authplug.errors import ForceUserToReauthenticateError
 from authplug.hookspecs import hookimpl
 from authplug.models import AuthDataT, AuthenticatedUser, CustomDataT
 from authplug.request import AuthRequest, HeaderLookup
-from authplug.results import AuthenticateResult, Redirect
+from authplug.results import AuthenticateResult, Redirect, Remembered
 from authplug.routes import Route
 
 __all__ = ["AuthProvider", "NoSettings", "SettingsT"]
@@ -107,11 +107,13 @@ class AuthProvider(Generic[SettingsT, AuthDataT, CustomDataT]):
 
     def authenticate_fast(
         self, header: HeaderLookup
-    ) -> AuthenticatedUser[AuthDataT, CustomDataT] | None:
+    ) -> AuthenticatedUser[AuthDataT, CustomDataT] | Remembered | None:
         """The synchronous fast path of a stateless provider (see ``authplug_authenticate_fast``).
 
-        Return the user when it can be answered from memory, without I/O;
-        ``None`` (the default) lets :meth:`authenticate` decide.
+        Return the user when it can be answered from memory, without I/O
+        (wrapped in :class:`~authplug.results.Remembered` when the host may
+        give the same answer again for the same header values until a given
+        moment); ``None`` (the default) lets :meth:`authenticate` decide.
         """
         return None
 
@@ -167,7 +169,7 @@ class AuthProvider(Generic[SettingsT, AuthDataT, CustomDataT]):
     @hookimpl
     def authplug_authenticate_fast(
         self, header: HeaderLookup
-    ) -> AuthenticatedUser[AuthDataT, CustomDataT] | None:
+    ) -> AuthenticatedUser[AuthDataT, CustomDataT] | Remembered | None:
         """Hook implementation: delegates to :meth:`authenticate_fast`."""
         return self.authenticate_fast(header)
 

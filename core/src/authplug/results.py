@@ -15,6 +15,7 @@ redirect together, authplug writes every cookie on every response.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
@@ -25,6 +26,7 @@ __all__ = [
     "Authenticated",
     "ProviderResponse",
     "Redirect",
+    "Remembered",
     "ResponseCookie",
 ]
 
@@ -116,3 +118,31 @@ class ProviderResponse:
 
 AuthenticateResult: TypeAlias = Authenticated | Redirect | ProviderResponse
 """The closed union a provider's ``authplug_authenticate`` and routes return."""
+
+
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """A fast-path answer the host may give again without asking the provider.
+
+    ``authplug_authenticate_fast`` returns this instead of the bare user when
+    its answer depends on nothing but the values of the request headers it
+    read through ``header`` and on time: the same values, byte for byte, get
+    the same user while ``not_before <= now < until``. The host then keeps
+    the answer (bounded, per process) and serves a request with exactly those
+    header values from memory, without calling the provider; outside the
+    window, or for any other value, it calls the provider again. Access rules
+    are still decided on every request.
+
+    Return it only when that holds: a verified token's answer until its
+    ``exp`` (and any cache TTL of your own), never past the moment a fresh
+    check would refuse it.
+
+    Attributes:
+        user: The user, as the bare answer would be.
+        until: First instant (epoch seconds) the answer no longer holds.
+        not_before: First instant it holds (a token's ``nbf`` minus leeway).
+    """
+
+    user: AnyUser
+    until: float
+    not_before: float = -math.inf

@@ -28,10 +28,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from authplug import asgi, wsgi
+from authplug.bounded_map import BoundedMap
 from authplug.host import Host
 from authplug.lifecycle import Lifecycle, SessionState
 from authplug.session import SessionManager
-from authplug.session.verdicts import ValidVerdict, VerdictCache
+from authplug.session.verdicts import ValidVerdict
 
 IDLE = 1200.0  # touched after max(60 s, idle / 20) = 60 s
 ABSOLUTE = 7200.0
@@ -354,7 +355,7 @@ def test_the_fast_path_always_agrees_with_a_fresh_classification(
 
 
 def test_the_verdict_cache_is_bounded_and_drops_the_oldest() -> None:
-    cache = VerdictCache(2)
+    cache: BoundedMap[bytes | str, ValidVerdict] = BoundedMap(2)
     verdict = ValidVerdict(user=None, sid="s", earliest=0.0, until=time.time())  # type: ignore[arg-type]
     cache.put(b"a", verdict)
     cache.put("b", verdict)
@@ -367,4 +368,6 @@ def test_the_verdict_cache_is_bounded_and_drops_the_oldest() -> None:
     cache.drop("b")
     assert cache.get("b") is None
     assert len(cache) == 1
-    assert VerdictCache(0).capacity == 1
+    cache.clear()
+    assert len(cache) == 0
+    assert BoundedMap[str, int](0).capacity == 1

@@ -18,17 +18,24 @@ Outside the window (or on any doubt) the classifier decides again.
 * Bounded (``session_cache_size`` entries, oldest dropped first) and off when
   the opened-session cache is off, so "cache off" means both.
 * Holds what the cookie holds, in this process's memory only.
+* Revocation keys on the inner session id, never on the raw cookie string
+  (``SECURITY.md``, non-canonical encodings): a variant spelling of a cookie
+  is a different key here, a miss, judged afresh; a hit is checked against
+  the revoked ids by the session id it carries.
 """
 
 from __future__ import annotations
 
-import threading
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 if TYPE_CHECKING:
+    from authplug.bounded_map import BoundedMap
     from authplug.models import AuthenticatedUser
 
 __all__ = ["ValidVerdict", "VerdictCache"]
+
+VerdictCache: TypeAlias = "BoundedMap[bytes | str, ValidVerdict]"
+"""Cookie header value -> the verdict remembered for it (see the module docstring)."""
 
 
 class ValidVerdict(NamedTuple):
@@ -48,40 +55,3 @@ class ValidVerdict(NamedTuple):
     sid: str
     earliest: float
     until: float
-
-
-class VerdictCache:
-    """A bounded map from Cookie header values to :class:`ValidVerdict`.
-
-    Reads take no lock (one ``dict`` lookup); writes take one and drop the
-    oldest entries beyond ``capacity``.
-
-    :param capacity: Most entries kept (at least 1).
-    """
-
-    __slots__ = ("_entries", "_lock", "capacity", "get")
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = max(1, capacity)
-        self._entries: dict[bytes | str, ValidVerdict] = {}
-        self._lock = threading.Lock()
-        self.get = self._entries.get
-        """The verdict remembered for a header value, or ``None``."""
-
-    def put(self, header: bytes | str, verdict: ValidVerdict) -> None:
-        """Remember ``verdict`` for ``header``."""
-        with self._lock:
-            entries = self._entries
-            entries.pop(header, None)
-            while len(entries) >= self.capacity:
-                del entries[next(iter(entries))]
-            entries[header] = verdict
-
-    def drop(self, header: bytes | str) -> None:
-        """Forget ``header`` (its window has passed or its session is revoked)."""
-        with self._lock:
-            self._entries.pop(header, None)
-
-    def __len__(self) -> int:
-        """How many header values are remembered."""
-        return len(self._entries)

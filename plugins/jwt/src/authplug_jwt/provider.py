@@ -48,7 +48,7 @@ from authplug.jose.verify import ParsedToken, TokenVerifier, VerifiedToken, norm
 from authplug.models import AuthenticatedUser, StrMap
 from authplug.provider import AuthProvider
 from authplug.request import AuthRequest, HeaderLookup
-from authplug.results import Authenticated
+from authplug.results import Authenticated, Remembered
 from authplug_jwt.settings import JwtSettings
 
 __all__ = ["JwtProvider"]
@@ -65,6 +65,8 @@ Measured with tracemalloc at about 3 KB per entry for a 175-byte payload;
 class _Cached:
     result: Authenticated
     claims: Mapping[str, Any]
+    remembered: Remembered
+    """The fast path's answer: the user, for the same window as this cache entry."""
 
 
 def _static_keys(settings: JwtSettings, allowed: frozenset[str]) -> KeySet:
@@ -263,7 +265,8 @@ class JwtProvider(AuthProvider[JwtSettings, StrMap, StrMap]):
             self._accept(token, verified)
         return verified.claims
 
-    def _accept(self, token: str, verified: VerifiedToken) -> Authenticated:
+    def _accept(self, token: str, verified: VerifiedToken) -> _Cached:
+        """Map the verified claims to the user; cache the result when the cache is on."""
         claims = verified.claims
         auth_data: StrMap = {"exp": str(int(verified.exp)), "iss": str(claims["iss"])}
         try:
@@ -273,50 +276,55 @@ class JwtProvider(AuthProvider[JwtSettings, StrMap, StrMap]):
         except NotAuthenticatedError as exc:
             _log.debug("bearer token rejected: %s", exc.code)
             raise TokenRejectedError("invalid_claims", exc.message) from None
-        result = Authenticated(user=user)
-        if self.cache is not None:
-            self.cache.put(
+        cache = self.cache
+        now = self._clock()
+        validity = verified.validity
+        until = validity.not_after if cache is None else min(validity.not_after, now + cache.ttl)
+        accepted = _Cached(
+            Authenticated(user=user),
+            claims,
+            Remembered(user, until=until, not_before=validity.not_before),
+        )
+        if cache is not None:
+            cache.put(
                 token,
-                _Cached(result, claims),
+                accepted,
                 size=verified.payload_size * _CLAIMS_MEMORY_FACTOR,
-                expires_at=verified.validity.not_after,
-                not_before=verified.validity.not_before,
-                now=self._clock(),
+                expires_at=validity.not_after,
+                not_before=validity.not_before,
+                now=now,
             )
-        return result
+        return accepted
 
     # -- the provider contract ----------------------------------------------------
 
-    def authenticate_fast(self, header: HeaderLookup) -> AuthenticatedUser[StrMap, StrMap] | None:
+    def authenticate_fast(
+        self, header: HeaderLookup
+    ) -> AuthenticatedUser[StrMap, StrMap] | Remembered | None:
         """The synchronous fast path (``authplug_authenticate_fast``): no I/O, no coroutine.
 
         A token from ``Authorization`` (or the configured header) that the
         verified-token cache holds, or that verifies with a key already held,
-        yields its user. Anything else (no token, a token only a cookie
-        carries, a rejected token, a key the JWKS must first be fetched for)
-        is ``None``: :meth:`authenticate` then decides and answers.
+        yields its user — as :class:`~authplug.results.Remembered` for the
+        cache entry's window when the cache is on, so the host answers the
+        same header from memory until then. Anything else (no token, a token
+        only a cookie carries, a rejected token, a key the JWKS must first be
+        fetched for) is ``None``: :meth:`authenticate` then decides and answers.
         """
         cache = self.cache
         try:
-            if cache is not None:
-                authorization = header("authorization")
-                if authorization is not None and authorization[:7] == "Bearer ":
-                    # The usual form first: cached tokens are stripped, so an
-                    # exact hit is the token _header_token would find.
-                    hit = cache.get(authorization[7:], self._clock())
-                    if hit is not None:
-                        return hit.result.user
             token = self._header_token(header)
             if token is None:
                 return None
             if cache is not None:
                 hit = cache.get(token, self._clock())
                 if hit is not None:
-                    return hit.result.user
+                    return hit.remembered
             outcome = self.verifier.attempt(token)
             if isinstance(outcome, ParsedToken):
                 return None
-            return self._accept(token, outcome).user
+            accepted = self._accept(token, outcome)
+            return accepted.result.user if cache is None else accepted.remembered
         except TokenRejectedError:
             return None
 
@@ -343,7 +351,7 @@ class JwtProvider(AuthProvider[JwtSettings, StrMap, StrMap]):
             raise
         if isinstance(outcome, ParsedToken):
             return self._authenticate_after_fetch(token, outcome)
-        return self._accept(token, outcome)
+        return self._accept(token, outcome).result
 
     async def _authenticate_after_fetch(self, token: str, parsed: ParsedToken) -> Authenticated:
         try:
@@ -351,7 +359,7 @@ class JwtProvider(AuthProvider[JwtSettings, StrMap, StrMap]):
         except TokenRejectedError as exc:
             _log.debug("bearer token rejected: %s", exc.code)
             raise
-        return self._accept(token, verified)
+        return self._accept(token, verified).result
 
     def validate_user(
         self, request: AuthRequest, user: AuthenticatedUser[StrMap, StrMap]

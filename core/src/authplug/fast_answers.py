@@ -1,0 +1,143 @@
+"""Stateless providers' :class:`~authplug.results.Remembered` answers, kept between requests.
+
+A stateless provider's ``authplug_authenticate_fast`` may answer
+:class:`~authplug.results.Remembered`: the same values of the request headers
+it read get the same user until a moment it names. The host records which
+headers the provider read (through the ``header`` lookup it was given) and
+keeps the answer under exactly those values; a later request carrying the
+same values, byte for byte, is answered from here while the window holds,
+without calling the provider. Any other value, or a moment outside the
+window, asks the provider again.
+
+* The names are those the provider read, lower-cased, in order; an absent
+  header is part of the key as ``None`` (so "no ``X-Api-Key``" and "an
+  ``X-Api-Key``" differ). A provider that read no header is never remembered.
+* Keys are the raw values as the host has them: ``bytes`` from ASGI (the
+  first header of that name, as the provider's lookup saw it), ``str`` from
+  WSGI; one host kind per :class:`~authplug.lifecycle.Lifecycle`, so they
+  never mix.
+* Bounded in entries (``session_cache_size``) and in key length
+  (:data:`MAX_KEY_LENGTH`); off when ``session_cache_size`` is 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from authplug.bounded_map import BoundedMap
+
+if TYPE_CHECKING:
+    from authplug.models import AuthenticatedUser
+    from authplug.request import HeaderLookup
+    from authplug.results import Remembered
+
+__all__ = ["MAX_KEY_LENGTH", "RememberedAnswers", "recording"]
+
+MAX_KEY_LENGTH = 16 * 1024
+"""Longest header value (characters) an answer is kept under: bounds the memory per entry."""
+
+
+class RememberedAnswers:
+    """Remembered answers for one host, keyed by the values of the headers they depend on.
+
+    :param capacity: Most answers kept.
+    """
+
+    __slots__ = ("_first", "_map", "_names", "_raw_names")
+
+    def __init__(self, capacity: int) -> None:
+        self._map: BoundedMap[Hashable, Remembered] = BoundedMap(capacity)
+        self._names: tuple[str, ...] = ()
+        self._raw_names: tuple[bytes, ...] = ()
+        self._first = b""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The header names the kept answers depend on (lower case; empty: none kept)."""
+        return self._names
+
+    def key(
+        self, headers: Sequence[tuple[bytes, bytes]], header: HeaderLookup | None
+    ) -> Hashable | None:
+        """The key of a request: its values of :attr:`names` (``None``: nothing to look up).
+
+        :param headers: ASGI header pairs (used when ``header`` is ``None``).
+        :param header: The WSGI host's lookup.
+        """
+        if header is not None:
+            if len(self._names) == 1:
+                return header(self._names[0])
+            return tuple(header(name) for name in self._names)
+        if len(self._raw_names) == 1:
+            first = self._first
+            for name, value in headers:
+                if name == first:
+                    return value
+            return None
+        return tuple(_first_value(headers, name) for name in self._raw_names)
+
+    def find(self, key: Hashable, now: float) -> AuthenticatedUser[Any, Any] | None:
+        """The user kept under ``key`` when its window holds at ``now``; a stale one is dropped."""
+        known = self._map.get(key)
+        if known is None:
+            return None
+        if known.not_before <= now < known.until:
+            return known.user
+        self._map.drop(key)
+        return None
+
+    def remember(
+        self,
+        names: Sequence[str],
+        headers: Sequence[tuple[bytes, bytes]],
+        header: HeaderLookup | None,
+        answer: Remembered,
+        now: float,
+    ) -> None:
+        """Keep ``answer`` under the request's values of ``names`` (the headers the provider read).
+
+        A different set of names than the kept answers' replaces them all.
+        """
+        if not names or not answer.not_before <= now < answer.until:  # NaN fails the comparison too
+            return
+        names = tuple(names)
+        if names != self._names:
+            self._map.clear()
+            self._names = names
+            self._raw_names = tuple(name.encode("latin-1") for name in names)
+            self._first = self._raw_names[0]
+        key = self.key(headers, header)
+        if key is None or _length(key) > MAX_KEY_LENGTH:
+            return
+        self._map.put(key, answer)
+
+    def __len__(self) -> int:
+        """How many answers are kept."""
+        return len(self._map)
+
+
+def recording(lookup: HeaderLookup) -> tuple[HeaderLookup, list[str]]:
+    """``lookup``, noting each header name asked for (lower case, once, in order)."""
+    names: list[str] = []
+
+    def header(name: str) -> str | None:
+        lowered = name.lower()
+        if lowered not in names:
+            names.append(lowered)
+        return lookup(name)
+
+    return header, names
+
+
+def _first_value(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    for key, value in headers:
+        if key == name:
+            return value
+    return None
+
+
+def _length(key: Hashable) -> int:
+    if isinstance(key, tuple):
+        return sum(len(part) for part in key if part is not None)
+    return len(key) if isinstance(key, (bytes, str)) else 0
