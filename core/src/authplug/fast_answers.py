@@ -14,18 +14,20 @@ window, asks the provider again.
   ``X-Api-Key``" differ). A provider that read no header is never remembered.
 * Keys are the raw values as the host has them: ``bytes`` from ASGI (the
   first header of that name, as the provider's lookup saw it), ``str`` from
-  WSGI; one host kind per :class:`~authplug.lifecycle.Lifecycle`, so they
-  never mix.
+  WSGI (read from the environ as its lookup reads it,
+  :mod:`authplug.environ_headers`); one host kind per
+  :class:`~authplug.lifecycle.Lifecycle`, so they never mix.
 * Bounded in entries (``session_cache_size``) and in key length
   (:data:`MAX_KEY_LENGTH`); off when ``session_cache_size`` is 0.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from authplug.bounded_map import BoundedMap
+from authplug.environ_headers import environ_key
 
 if TYPE_CHECKING:
     from authplug.models import AuthenticatedUser
@@ -44,12 +46,13 @@ class RememberedAnswers:
     :param capacity: Most answers kept.
     """
 
-    __slots__ = ("_first", "_map", "_names", "_raw_names")
+    __slots__ = ("_environ_names", "_first", "_map", "_names", "_raw_names")
 
     def __init__(self, capacity: int) -> None:
         self._map: BoundedMap[Hashable, Remembered] = BoundedMap(capacity)
         self._names: tuple[str, ...] = ()
         self._raw_names: tuple[bytes, ...] = ()
+        self._environ_names: tuple[str, ...] = ()
         self._first = b""
 
     @property
@@ -58,13 +61,22 @@ class RememberedAnswers:
         return self._names
 
     def key(
-        self, headers: Sequence[tuple[bytes, bytes]], header: HeaderLookup | None
+        self,
+        headers: Sequence[tuple[bytes, bytes]],
+        header: HeaderLookup | None = None,
+        environ: Mapping[str, Any] | None = None,
     ) -> Hashable | None:
         """The key of a request: its values of :attr:`names` (``None``: nothing to look up).
 
-        :param headers: ASGI header pairs (used when ``header`` is ``None``).
-        :param header: The WSGI host's lookup.
+        :param headers: ASGI header pairs (used when neither of the others is given).
+        :param header: A header lookup (the values it returns).
+        :param environ: A WSGI environ (read directly, as its lookup would).
         """
+        if environ is not None:
+            if len(self._environ_names) == 1:
+                value = environ.get(self._environ_names[0])
+                return value if isinstance(value, str) else None
+            return tuple(_str_or_none(environ.get(name)) for name in self._environ_names)
         if header is not None:
             if len(self._names) == 1:
                 return header(self._names[0])
@@ -77,11 +89,41 @@ class RememberedAnswers:
             return None
         return tuple(_first_value(headers, name) for name in self._raw_names)
 
-    def find(self, key: Hashable, now: float) -> AuthenticatedUser[Any, Any] | None:
-        """The user kept under ``key`` when its window holds at ``now``; a stale one is dropped."""
+    def recall(
+        self,
+        headers: Sequence[tuple[bytes, bytes]],
+        header: HeaderLookup | None,
+        environ: Mapping[str, Any] | None,
+        clock: Callable[[], float],
+    ) -> AuthenticatedUser[Any, Any] | None:
+        """The user kept for this request's header values, when its window holds now.
+
+        The request as :meth:`key` takes it. A kept answer whose window has
+        passed (or not begun) is dropped. The usual case (one header, from an
+        environ or ASGI pairs) is written out here: this runs on every request.
+        """
+        names = self._environ_names if environ is not None else self._raw_names
+        if len(names) != 1 or header is not None:
+            if not names:
+                return None
+            key = self.key(headers, header, environ)
+        elif environ is not None:
+            key = environ.get(names[0])
+            if not isinstance(key, str):
+                return None
+        else:
+            key = None
+            first = self._first
+            for name, value in headers:
+                if name == first:
+                    key = value
+                    break
+        if key is None:
+            return None
         known = self._map.get(key)
         if known is None:
             return None
+        now = clock()
         if known.not_before <= now < known.until:
             return known.user
         self._map.drop(key)
@@ -90,24 +132,28 @@ class RememberedAnswers:
     def remember(
         self,
         names: Sequence[str],
-        headers: Sequence[tuple[bytes, bytes]],
-        header: HeaderLookup | None,
+        request: tuple[
+            Sequence[tuple[bytes, bytes]], HeaderLookup | None, Mapping[str, Any] | None
+        ],
         answer: Remembered,
         now: float,
     ) -> None:
         """Keep ``answer`` under the request's values of ``names`` (the headers the provider read).
 
+        :param request: ``(headers, header, environ)`` as :meth:`key` takes them.
+
         A different set of names than the kept answers' replaces them all.
         """
-        if not names or not answer.not_before <= now < answer.until:  # NaN fails the comparison too
+        if not names or not answer.not_before <= now < answer.until:  # NaN fails it too
             return
         names = tuple(names)
         if names != self._names:
             self._map.clear()
             self._names = names
             self._raw_names = tuple(name.encode("latin-1") for name in names)
+            self._environ_names = tuple(environ_key(name) for name in names)
             self._first = self._raw_names[0]
-        key = self.key(headers, header)
+        key = self.key(*request)
         if key is None or _length(key) > MAX_KEY_LENGTH:
             return
         self._map.put(key, answer)
@@ -128,6 +174,10 @@ def recording(lookup: HeaderLookup) -> tuple[HeaderLookup, list[str]]:
         return lookup(name)
 
     return header, names
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _first_value(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> bytes | None:

@@ -88,6 +88,7 @@ from authplug.access import Decision
 from authplug.bounded_map import BoundedMap
 from authplug.coordination.base import CoordinationError
 from authplug.coordination.handoff import RefreshHandOff
+from authplug.environ_headers import environ_lookup
 from authplug.errors import (
     AuthplugError,
     ForceUserToReauthenticateError,
@@ -539,6 +540,8 @@ class Lifecycle:
         headers: Sequence[tuple[bytes, bytes]],
         path: str,
         header: HeaderLookup | None = None,
+        *,
+        environ: Mapping[str, Any] | None = None,
     ) -> AuthenticatedUser[Any, Any] | None:
         """The hot path of every protected request, synchronous: the user, or ``None``.
 
@@ -554,21 +557,26 @@ class Lifecycle:
             ``cookie`` ones are enough).
         :param path: The path inside the application, for access rules.
         :param header: How a stateless provider reads headers (default: a
-            lookup over ``headers``, which must then be complete).
+            lookup over ``environ`` when given, else over ``headers``, which
+            must then be complete).
+        :param environ: The WSGI host's environ (its headers are read from it).
         """
         fast = self._fast_authenticate
         if fast is None:
             return self.session_user(headers, path)
         answers = self._answers
-        if answers is not None and answers.names:
-            key = answers.key(headers, header)
-            if key is not None:
-                user = answers.find(key, self._clock())
-                if user is not None:
-                    if self._has_rules and self._access.decide(path, user) is Decision.DENY:
-                        return None
-                    return user
-        lookup = header if header is not None else _lookup(headers)
+        if answers is not None:
+            user = answers.recall(headers, header, environ, self._clock)
+            if user is not None:
+                if self._has_rules and self._access.decide(path, user) is Decision.DENY:
+                    return None
+                return user
+        if header is not None:
+            lookup = header
+        elif environ is not None:
+            lookup = environ_lookup(environ)
+        else:
+            lookup = _lookup(headers)
         names: list[str] = []
         if answers is not None:
             lookup, names = recording(lookup)
@@ -591,7 +599,7 @@ class Lifecycle:
             )
             return None
         if answers is not None and isinstance(answer, Remembered):
-            answers.remember(names, headers, header, answer, self._clock())
+            answers.remember(names, (headers, header, environ), answer, self._clock())
         if self._has_rules and self._access.decide(path, found) is Decision.DENY:
             return None
         return found

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from authplug.lifecycle import MAX_AUTH_BODY, Lifecycle, PathKind
 from authplug.loader import host_or_load
-from authplug.request import AuthRequest, HeaderLookup
+from authplug.request import AuthRequest
 from authplug.responses import Respond, mount_prefix
 from authplug.singleflight import SingleFlight, ThreadSingleFlight
 
@@ -246,7 +246,7 @@ class AuthMiddleware:
             cookie = None
         if kind is PathKind.PROTECTED:
             if self._reads_headers:
-                user = lifecycle.fast_user((), path, _environ_lookup(environ))
+                user = lifecycle.fast_user((), path, environ=environ)
             elif cookie:
                 user = lifecycle.cookie_user(cookie, path)
             else:
@@ -291,32 +291,6 @@ class AuthMiddleware:
             return start_response(status, headers, exc_info)
 
         return self.app(environ, start_with_cookies)
-
-
-def _environ_lookup(environ: Environ) -> HeaderLookup:
-    """A :data:`~authplug.request.HeaderLookup` over a WSGI environ (``HTTP_*`` keys)."""
-
-    def header(name: str) -> str | None:
-        key = _ENVIRON_KEYS.get(name)
-        if key is None:
-            key = _environ_key(name)
-        value = environ.get(key)
-        return value if isinstance(value, str) else None
-
-    return header
-
-
-_ENVIRON_KEYS: dict[str, str] = {}
-
-
-def _environ_key(name: str) -> str:
-    """The environ key of header ``name`` (``HTTP_X_API_KEY``), remembered for a few names."""
-    key = name.upper().replace("-", "_")
-    if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-        key = "HTTP_" + key
-    if len(_ENVIRON_KEYS) < 64:  # the few names providers ask for
-        _ENVIRON_KEYS[name] = key
-    return key
 
 
 def _script_name(environ: Environ) -> str:

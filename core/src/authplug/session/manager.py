@@ -189,13 +189,8 @@ class SessionManager:
                 and now - session.created_at <= self._absolute
             ):
                 return self._reject(scan, "expired")
-            return SessionRead(
-                session=session,
-                clear=(),
-                needs_reseal=old_key,
-                chunk_count=scan.chunk_count,
-                outcome="valid",
-            )
+            # positional (session, clear, needs_reseal, chunk_count, outcome): the hot path
+            return SessionRead(session, (), old_key, scan.chunk_count, "valid")
         except Exception:  # a hostile cookie is "no session", never a 500
             return self._reject(scan, "error")
 
