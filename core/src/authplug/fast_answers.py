@@ -102,13 +102,14 @@ class RememberedAnswers:
         passed (or not begun) is dropped. The usual case (one header, from an
         environ or ASGI pairs) is written out here: this runs on every request.
         """
-        names = self._environ_names if environ is not None else self._raw_names
+        names = self._names
+        key: Hashable | None
         if len(names) != 1 or header is not None:
             if not names:
                 return None
             key = self.key(headers, header, environ)
         elif environ is not None:
-            key = environ.get(names[0])
+            key = environ.get(self._environ_names[0])
             if not isinstance(key, str):
                 return None
         else:
