@@ -144,7 +144,9 @@ class AuthplugConfig(BaseModel):
         revocation_capacity: Most revoked session ids one process keeps in
             memory (checked on every request); the store keeps them all.
         session_cache_size: Most recently opened session cookies one process
-            remembers, so a cookie sent again is not decrypted again (0: off).
+            remembers, so a cookie sent again is not decrypted again; also
+            bounds the Cookie headers remembered as valid and the stateless
+            providers' remembered answers (0: all three off).
         flow_lifetime: Seconds a login transaction (flow cookie) stays valid.
         public_paths: Paths that pass untouched (exact, or a prefix at a ``/``).
         default_redirect: Where a browser lands after login without a
