@@ -6,6 +6,7 @@ live in the pyproject files (``[dependency-groups]`` of the workspace root).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -177,60 +178,90 @@ def bench(session: nox.Session) -> None:
 
 
 # -- mutation testing ---------------------------------------------------------------
-# The security-critical modules `nox -s mutate` mutates, as paths under a
-# distribution's src/ (glob patterns; a pattern that matches nothing yet is
-# kept so a later run includes the module once it lands). See docs/testing.md.
-MUTATION_TARGETS = [
-    "authplug/return_to.py",
-    "authplug/access.py",
-    "authplug/request_path.py",
-    "authplug/session/*.py",
-    "authplug/revocation.py",
-    "authplug/logout.py",
-    "authplug/jose/claims.py",
-    "authplug/jose/compact.py",
-    "authplug/jose/verify.py",
-    "authplug/jose/keys.py",
-    "authplug_oauth/id_token.py",
-    "authplug_oauth/callback.py",
-    "authplug_oauth/pkce.py",
-    "authplug_saml/assertion_checks.py",
-    "authplug_saml/replay.py",
-]
-# The tests mutants are checked against: the in-process tests of those modules
-# (paths that do not exist yet are skipped). Real servers, browsers, Node peers
-# and CLI subprocesses are left out: they cannot run in mutmut's forked
-# workers or would import the unmutated code, and they exercise the same
-# functions the in-process tests do.
-MUTATION_TESTS = [
-    "tests/core/session",
-    "tests/core/lifecycle",
-    "tests/core/jose",
-    "tests/core/hosts/test_cookie_attacks.py",
-    "tests/core/test_access.py",
-    "tests/core/test_request_path.py",
-    "tests/plugins/jwt",
-    "tests/plugins/oauth",
-    "tests/plugins/saml",
-]
+# The security-critical modules `nox -s mutate` mutates (glob patterns under a
+# distribution's src/; a pattern that matches nothing yet is kept so a later run
+# includes the module once it lands), each with the tests that check it, the most
+# specific first (test files or folders, globs allowed). A mutant runs only the tests
+# that reach its function (mutmut's coverage) *and* are listed for its module, in this
+# order, stopping at the first failure. See docs/testing.md.
+_LIFECYCLE = "tests/core/lifecycle"
+_SESSION = "tests/core/session"
+_JOSE = ["tests/core/jose", "tests/plugins/jwt"]
+_SAML = ["tests/plugins/saml/test_attacks.py", "tests/plugins/saml"]
+MUTATION_TARGETS: dict[str, list[str]] = {
+    "authplug/return_to.py": [
+        "tests/core/lifecycle/test_return_to*.py",
+        _LIFECYCLE,
+        "tests/core/hosts/test_mounted.py",
+        "tests/core/session/test_flow*.py",
+    ],
+    "authplug/access.py": [
+        "tests/core/test_access*.py",
+        "tests/core/lifecycle/test_api_and_access.py",
+        _LIFECYCLE,
+    ],
+    "authplug/request_path.py": [
+        "tests/core/test_request_path.py",
+        "tests/core/hosts/test_path_confusion.py",
+        _LIFECYCLE,
+    ],
+    "authplug/session/*.py": [_SESSION, _LIFECYCLE, "tests/core/hosts/test_cookie_attacks.py"],
+    "authplug/revocation.py": ["tests/core/lifecycle/test_revo*.py", _LIFECYCLE, _SESSION],
+    "authplug/logout.py": [
+        "tests/core/lifecycle/test_logout*.py",
+        _LIFECYCLE,
+        "tests/core/hosts/test_mounted.py",
+    ],
+    "authplug/jose/claims.py": _JOSE,
+    "authplug/jose/compact.py": _JOSE,
+    "authplug/jose/verify.py": _JOSE,
+    "authplug/jose/keys.py": _JOSE,
+    "authplug_oauth/id_token.py": ["tests/plugins/oauth"],
+    "authplug_oauth/callback.py": ["tests/plugins/oauth"],
+    "authplug_oauth/pkce.py": ["tests/plugins/oauth"],
+    "authplug_saml/assertion_checks.py": _SAML,
+    "authplug_saml/replay.py": _SAML,
+}
+# In-process tests only: real servers, browsers, Node peers and CLI subprocesses
+# cannot run in mutmut's forked workers or would import the unmutated code, and
+# they exercise the same functions the in-process tests do. The JWT cache's
+# memory-bound tests (100k tokens) check the cache, not a listed module.
 MUTATION_PYTEST_ARGS = [
     "-m",
-    "not server and not browser and not interop",
+    "not server and not browser and not interop and not fuzz",
     "-p",
     "no:cacheprovider",
     "--deselect",
     "tests/plugins/jwt/test_optimised.py",
+    "--deselect",
+    "tests/plugins/jwt/test_cache.py::test_bound_holds_with_100k_distinct_tokens",
+    "--deselect",
+    "tests/plugins/jwt/test_cache.py::test_real_memory_stays_under_the_bound",
+    "--deselect",
+    "tests/plugins/jwt/test_host.py::test_cli_check_reaches_the_jwks",
 ]
 # Source lines never mutated: log calls, and the wording of error messages and
 # pages (a line raising a typed error with a literal message, or a line that is
-# only a string literal). Wording is not behaviour; what messages must never
-# contain (secrets, token content) is tested by the redaction tests.
+# only a string literal, in double or single quotes). Wording is not behaviour;
+# what messages must never contain (secrets, token content) is tested by the
+# redaction tests.
 MUTATION_SKIP_LINES = [
     r"^\s*_log\.\w+\(",
     r"^\s*raise [A-Z]\w*\(\s*f?\"",
     r"^\s*f?\"[^\"]*\"\s*[),]*\s*$",
+    r"^\s*f?'[^']*'\s*[),]*\s*$",
 ]
 MUTATION_STAGE = ROOT / ".mutate"
+
+
+def _mutation_tests() -> list[str]:
+    """Every test file or folder some module lists (globs expanded; missing paths skipped)."""
+    paths: set[str] = set()
+    for entries in MUTATION_TARGETS.values():
+        for entry in entries:
+            paths.update(path.relative_to(ROOT).as_posix() for path in sorted(ROOT.glob(entry)))
+    # a file inside a listed folder is already selected by the folder
+    return sorted(p for p in paths if not any(p.startswith(f"{q}/") for q in paths))
 
 
 def _stage_mutation_tree() -> None:
@@ -253,8 +284,7 @@ def _stage_mutation_tree() -> None:
     )
     toml = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     listed = ", ".join(f'"src/{target}"' for target in MUTATION_TARGETS)
-    tests = [path for path in MUTATION_TESTS if (ROOT / path).exists()]
-    selection = ", ".join(f'"{arg}"' for arg in [*tests, *MUTATION_PYTEST_ARGS])
+    selection = ", ".join(f'"{arg}"' for arg in [*_mutation_tests(), *MUTATION_PYTEST_ARGS])
     skipped = ", ".join(f"'{pattern}'" for pattern in MUTATION_SKIP_LINES)
     toml += (
         "\n[tool.mutmut]\n"
@@ -262,7 +292,9 @@ def _stage_mutation_tree() -> None:
         f"only_mutate = [{listed}]\n"
         f"do_not_mutate_patterns = [{skipped}]\n"
         f"pytest_add_cli_args_test_selection = [{selection}]\n"
+        'pytest_add_cli_args = ["-p", "mutation_focus"]\n'
     )
+    (MUTATION_STAGE / "focus.json").write_text(json.dumps(MUTATION_TARGETS), encoding="utf-8")
     (MUTATION_STAGE / "pyproject.toml").write_text(toml, encoding="utf-8")
 
 
@@ -279,7 +311,11 @@ def mutate(session: nox.Session) -> None:
     _stage_mutation_tree()
     jobs = session.env.get("MUTATE_JOBS") or os.environ.get("MUTATE_JOBS", "2")
     session.chdir(MUTATION_STAGE)
-    session.run("mutmut", "run", "--max-children", jobs, *session.posargs)
+    focus = {
+        "MUTATION_FOCUS": str(MUTATION_STAGE / "focus.json"),
+        "PYTHONPATH": str(ROOT / "tests" / "mutation"),
+    }
+    session.run("mutmut", "run", "--max-children", jobs, *session.posargs, env=focus)
     table = [
         "python",
         str(ROOT / "scripts" / "mutation_table.py"),

@@ -85,8 +85,15 @@ def _block(lines: list[str], header: str) -> list[str]:
     for index, line in enumerate(lines):
         if header in line and line.lstrip().startswith(("def ", "async def ")):
             indent = len(line) - len(line.lstrip())
+            # a signature wrapped over several lines ends where its brackets close
+            depth, start = 0, index
+            for start in range(index, len(lines)):
+                depth += sum(lines[start].count(c) for c in "([{")
+                depth -= sum(lines[start].count(c) for c in ")]}")
+                if depth <= 0:
+                    break
             body = []
-            for following in lines[index + 1 :]:
+            for following in lines[start + 1 :]:
                 stripped = following.strip()
                 if stripped and len(following) - len(following.lstrip()) <= indent:
                     break
