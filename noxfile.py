@@ -187,7 +187,12 @@ def bench(session: nox.Session) -> None:
 _LIFECYCLE = "tests/core/lifecycle"
 _SESSION = "tests/core/session"
 _JOSE = ["tests/core/jose", "tests/plugins/jwt"]
-_SAML = ["tests/plugins/saml/test_attacks.py", "tests/plugins/saml"]
+_SAML = [
+    "tests/plugins/saml/test_attacks.py",
+    "tests/plugins/saml/test_assertion_mutants.py",
+    "tests/plugins/saml/test_login_flow.py",
+    "tests/plugins/saml/test_logout_and_unsolicited.py",
+]
 MUTATION_TARGETS: dict[str, list[str]] = {
     "authplug/return_to.py": [
         "tests/core/lifecycle/test_return_to*.py",
@@ -241,15 +246,16 @@ MUTATION_PYTEST_ARGS = [
     "tests/plugins/jwt/test_host.py::test_cli_check_reaches_the_jwks",
 ]
 # Source lines never mutated: log calls, and the wording of error messages and
-# pages (a line raising a typed error with a literal message, or a line that is
-# only a string literal, in double or single quotes). Wording is not behaviour;
-# what messages must never contain (secrets, token content) is tested by the
-# redaction tests.
+# pages (a line raising a typed error with a literal message, the SAML checks'
+# `raise _reject("message", "code")`, or a line that is only a string literal,
+# in double or single quotes). Wording is not behaviour; what messages must
+# never contain (secrets, token content) is tested by the redaction tests.
 MUTATION_SKIP_LINES = [
     r"^\s*_log\.\w+\(",
     r"^\s*raise [A-Z]\w*\(\s*f?\"",
     r"^\s*f?\"[^\"]*\"\s*[),]*\s*$",
     r"^\s*f?'[^']*'\s*[),]*\s*$",
+    r"^\s*raise _reject\(\s*f?\"",
 ]
 MUTATION_STAGE = ROOT / ".mutate"
 
