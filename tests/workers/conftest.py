@@ -33,7 +33,8 @@ HERE = Path(__file__).parent
 _prefixes = itertools.count()
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port free on 127.0.0.1 right now."""
     import socket
 
     with socket.socket() as sock:
@@ -89,15 +90,34 @@ class Cluster:
             return []
         return [int(line) for line in self.counter.read_text().split()]
 
-    def start(self, workers: int, **env: str) -> Machine:
+    def start(
+        self,
+        workers: int,
+        *,
+        app: str = "app:create_app",
+        port: int | None = None,
+        **env: str | None,
+    ) -> Machine:
         """Start a machine with ``workers`` processes; wait until every worker is up."""
-        machine = self.launch(workers, **env)
+        machine = self.launch(workers, app=app, port=port, **env)
         self.wait_ready(machine, workers)
         return machine
 
-    def launch(self, workers: int, **env: str) -> Machine:
-        """Start a machine with ``workers`` processes (call :meth:`wait_ready` next)."""
-        port = _free_port()
+    def launch(
+        self,
+        workers: int,
+        *,
+        app: str = "app:create_app",
+        port: int | None = None,
+        **env: str | None,
+    ) -> Machine:
+        """Start a machine with ``workers`` processes (call :meth:`wait_ready` next).
+
+        ``app`` is the factory (``module:function`` in this folder); ``port`` one
+        chosen beforehand with :func:`free_port` (when the URL must be known first);
+        ``env`` adds to the cluster's variables (``None`` removes one).
+        """
+        port = port if port is not None else free_port()
         log = self.tmp / f"machine-{port}.log"
         with open(log, "wb") as out:
             process = subprocess.Popen(
@@ -106,7 +126,7 @@ class Cluster:
                     "-m",
                     "uvicorn",
                     "--factory",
-                    "app:create_app",
+                    app,
                     "--app-dir",
                     str(HERE),
                     "--host",
@@ -119,7 +139,7 @@ class Cluster:
                     "--log-level",
                     "info",
                 ],
-                env={**os.environ, **self.env, **env},
+                env={k: v for k, v in {**os.environ, **self.env, **env}.items() if v is not None},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
