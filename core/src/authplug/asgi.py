@@ -20,14 +20,19 @@ appending any ``Set-Cookie`` headers to the application's
   provider for stateless providers). Cookies cannot be set on a websocket,
   so cookie updates are dropped; without a user the handshake is refused
   (close code 1008, which servers answer with HTTP 403).
-* ``lifespan`` and anything else: passed through.
+* ``lifespan``: passed through; when the application reports its shutdown
+  complete (or failed), the user store's event-loop resources (the
+  PostgreSQL store's async pool) are released first, while the loop still
+  runs. Anything else: passed through.
 
 Mounted applications (``Mount("/app", app=AuthMiddleware(...))``, or a server
 run with ``--root-path``): paths are classified and matched inside the
 application (``scope["path"]`` minus ``scope["root_path"]``, as Starlette's
 router does), while redirects and the captured ``return_to`` keep the prefix.
 
-Store calls run in a worker thread (``asyncio.to_thread``); token refreshes are
+Store calls are awaited on the event loop when the store has async methods
+(:class:`~authplug.stores.base.AsyncUserStore`, the PostgreSQL store),
+otherwise run in a worker thread (``asyncio.to_thread``); token refreshes are
 single-flight per session across the tasks of the event loop.
 """
 
@@ -65,6 +70,7 @@ class AsyncRuntime:
     event loop, single-flight across asyncio tasks."""
 
     name = "asgi"
+    event_loop = True
 
     async def run_blocking(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` in a worker thread (``asyncio.to_thread``)."""
@@ -130,8 +136,21 @@ class AuthMiddleware:
             await self._http(scope, receive, send, path, kind)
         elif scope["type"] == "websocket":
             await self._websocket(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self.app(scope, receive, self._lifespan_send(send))
         else:
             await self.app(scope, receive, send)
+
+    def _lifespan_send(self, send: Send) -> Send:
+        """``send`` releasing the store's loop resources before the shutdown is reported."""
+        release = self.lifecycle.store_calls.release_loop
+
+        async def lifespan_send(message: Message) -> None:
+            if message.get("type") in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                await release()
+            await send(message)
+
+        return lifespan_send
 
     @staticmethod
     def _request(scope: Scope, path: str) -> AuthRequest:

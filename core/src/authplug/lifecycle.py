@@ -119,6 +119,7 @@ from authplug.session.verdicts import ValidVerdict, VerdictCache
 from authplug.signin import SIGN_IN_PATH, SignIn
 from authplug.singleflight import SingleFlight
 from authplug.stores.base import StoreError
+from authplug.stores.calls import StoreCalls
 
 if TYPE_CHECKING:
     from authplug.host import Host
@@ -211,6 +212,9 @@ class Runtime(Protocol):
     """
 
     name: str
+    event_loop: bool
+    """Whether the lifecycle is awaited on an event loop (ASGI): a store's async
+    methods (:class:`~authplug.stores.base.AsyncUserStore`) are then used."""
 
     async def run_blocking(self, fn: Callable[[], T]) -> T:
         """Run a synchronous, possibly blocking call (a store method) and return its result."""
@@ -293,7 +297,9 @@ class Lifecycle:
         self._hooks = host.hooks.with_resolver(runtime.resolve)
         self._routes = host.routes
         self._sessions = host.sessions
-        self._store = host.store
+        self.store_calls = StoreCalls(
+            host.store, runtime.run_blocking, event_loop=runtime.event_loop
+        )
         self._access = host.access
         self._clock = clock
         self._stateless = host.stateless
@@ -761,7 +767,7 @@ class Lifecycle:
         """
         revocation = self.revocation
         try:
-            return await self._runtime.run_blocking(lambda: revocation.check_store(session, now))
+            return await revocation.check_store_via(self.store_calls, session, now)
         except StoreError as exc:
             if not self._stay_available:
                 raise
@@ -817,7 +823,7 @@ class Lifecycle:
         view = stored.tool_view()
         moment = datetime.fromtimestamp(self._clock(), tz=UTC)
         try:
-            await self._runtime.run_blocking(lambda: self._store.update(view, moment))
+            await self.store_calls.update(view, moment)
         except StoreError as exc:
             # The provider already answered (a refresh may have rotated the
             # tokens): dropping its answer would log the user out. The record
@@ -902,8 +908,7 @@ class Lifecycle:
             user = await self._hooks.map_user(user)
         now = self._clock()
         if previous is not None:
-            revocation, replaced = self.revocation, previous
-            await self._runtime.run_blocking(lambda: revocation.revoke(replaced, now))
+            await self.revocation.revoke_via(self.store_calls, previous, now)
         session = self._sessions.new_session(user, now)
         cookies = self._sessions.write(session, previous_chunk_count=previous_chunks)
         view = session.user.tool_view()
@@ -913,7 +918,7 @@ class Lifecycle:
             # Logins fail closed (a 503 naming it) while the shared backend is
             # down: this session's logout could not reach the other processes.
             await self._runtime.run_blocking(coordination.check)
-        await self._runtime.run_blocking(lambda: self._store.record_login(view, moment))
+        await self.store_calls.record_login(view, moment)
         await self._hooks.logged_in(request, session.user)
         self.tracer.step("login", user=session.user)
         return session, cookies

@@ -39,6 +39,7 @@ from authplug.responses import (
     page,
     redirect,
 )
+from authplug.stores.calls import StoreCalls
 
 if TYPE_CHECKING:
     from authplug.hookcalls import HookCalls
@@ -119,6 +120,7 @@ class Logout:
         "_revocation",
         "_runtime",
         "_sessions",
+        "_store_calls",
         "_tracer",
         "tokens",
     )
@@ -128,6 +130,9 @@ class Logout:
         self._hooks = hooks
         self._runtime = runtime
         self._revocation = host.revocation
+        self._store_calls = StoreCalls(
+            host.store, runtime.run_blocking, event_loop=runtime.event_loop
+        )
         self._responses = host.responses
         self.tokens = host.logout_tokens
         self._default = host.config.default_redirect
@@ -185,10 +190,10 @@ class Logout:
                 "The sign-out form expired or came from another site. Please try again.",
             )
         cleared = self._sessions.clear(read.chunk_count, flows)
-        revocation, ended = self._revocation, session
-        if await self._runtime.run_blocking(lambda: revocation.check_store(ended, now)):
+        revocation, calls = self._revocation, self._store_calls
+        if await revocation.check_store_via(calls, session, now):
             return redirect(home, cleared, status=303)  # ended by another process already
-        await self._runtime.run_blocking(lambda: revocation.revoke(ended, now))
+        await revocation.revoke_via(calls, session, now)
         user = session.user
         await self._hooks.logged_out(request, user)
         try:

@@ -23,9 +23,12 @@ closes both holes, in two layers:
 first (a failure raises :class:`~authplug.stores.StoreError` and changes
 nothing), then the in-process map. It is process-wide state: :func:`~authplug.host.build_host`
 creates one per host and every middleware over that host (an application and
-a mounted sub-application, an ASGI and a WSGI host) shares it. Its store
-calls block; the lifecycle runs them the way its host runs blocking calls
-(a worker thread under ASGI, inline under WSGI).
+a mounted sub-application, an ASGI and a WSGI host) shares it. The
+lifecycle reaches the store through :class:`~authplug.stores.calls.StoreCalls`
+(:meth:`SessionRevocation.revoke_via`, :meth:`SessionRevocation.check_store_via`):
+the store's async methods on the ASGI event loop when it has them, otherwise
+its blocking ones the way the host runs blocking calls (a worker thread under
+ASGI, inline under WSGI).
 
 A revocation is kept until the session's absolute end (``created_at +
 absolute_lifetime`` plus the accepted clock skew): after that the cookie is
@@ -47,6 +50,7 @@ from authplug.errors import ConfigError
 if TYPE_CHECKING:
     from authplug.session.payload import SessionData
     from authplug.stores import UserStore
+    from authplug.stores.calls import StoreCalls
 
 __all__ = [
     "DEFAULT_CAPACITY",
@@ -201,6 +205,20 @@ class SessionRevocation:
         sid, until = session.sid, self.until(session)
         self._store.revoke_session(sid, _moment(until))
         self.revoked.revoke(sid, until, now)
+        self._publish(sid, until)
+
+    async def revoke_via(self, calls: StoreCalls, session: SessionData, now: float) -> None:
+        """:meth:`revoke`, the store reached through ``calls`` (awaited on an event loop).
+
+        :raises StoreError: the store could not record it (nothing changed).
+        """
+        sid, until = session.sid, self.until(session)
+        await calls.revoke_session(sid, _moment(until))
+        self.revoked.revoke(sid, until, now)
+        if self._broadcast is not None:
+            await calls.run_blocking(lambda: self._publish(sid, until))
+
+    def _publish(self, sid: str, until: float) -> None:
         broadcast = self._broadcast
         if broadcast is not None:
             try:
@@ -216,6 +234,16 @@ class SessionRevocation:
         :raises StoreError: the store could not be read.
         """
         revoked = self._store.is_session_revoked(session.sid, _moment(now))
+        if revoked:
+            self.revoked.revoke(session.sid, self.until(session), now)
+        return revoked
+
+    async def check_store_via(self, calls: StoreCalls, session: SessionData, now: float) -> bool:
+        """:meth:`check_store`, the store reached through ``calls``.
+
+        :raises StoreError: the store could not be read.
+        """
+        revoked = await calls.is_session_revoked(session.sid, _moment(now))
         if revoked:
             self.revoked.revoke(session.sid, self.until(session), now)
         return revoked

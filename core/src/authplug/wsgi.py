@@ -129,6 +129,7 @@ class ThreadRuntime:
     """
 
     name = "wsgi"
+    event_loop = False
 
     def __init__(self, loop: BackgroundLoop) -> None:
         self.loop = loop

@@ -12,7 +12,11 @@ session), so every process sharing it refuses a replayed cookie once that
 session's validation is due (see :mod:`authplug.revocation`).
 
 Store methods are synchronous; the ASGI host runs them in a worker thread, so
-every implementation must be safe to call from several threads at once.
+every implementation must be safe to call from several threads at once. A
+store may also offer the :class:`AsyncUserStore` methods (the PostgreSQL
+store does, over psycopg's async pool): the ASGI host then awaits those on
+its event loop instead of spending a thread per call (see
+:mod:`authplug.stores.calls`); the WSGI host keeps the blocking ones.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Protocol, runtime_checkable
 from authplug.errors import AuthplugError
 from authplug.models import ToolUserView
 
-__all__ = ["StoreError", "UserRecord", "UserStore", "as_utc"]
+__all__ = ["AsyncUserStore", "StoreError", "UserRecord", "UserStore", "as_utc"]
 
 
 class StoreError(AuthplugError):
@@ -139,4 +143,49 @@ class UserStore(Protocol):
 
     def close(self) -> None:
         """Release connections; later calls raise :class:`StoreError`."""
+        ...
+
+
+@runtime_checkable
+class AsyncUserStore(Protocol):
+    """The optional non-blocking face of a :class:`UserStore`, awaited on an event loop.
+
+    A store implementing these seven methods as well as the blocking ones is
+    called through them by the ASGI host (no worker thread per call). Each
+    has the same contract as its blocking namesake (``aget`` as ``get``...)
+    and raises :class:`StoreError` the same way; both faces see the same data.
+    """
+
+    async def arecord_login(self, user: ToolUserView, now: datetime) -> None:
+        """As :meth:`UserStore.record_login`."""
+        ...
+
+    async def aupdate(self, user: ToolUserView, now: datetime) -> None:
+        """As :meth:`UserStore.update`."""
+        ...
+
+    async def aget(self, user_id: str) -> UserRecord | None:
+        """As :meth:`UserStore.get`."""
+        ...
+
+    async def arevoke_session(self, sid: str, until: datetime) -> None:
+        """As :meth:`UserStore.revoke_session`."""
+        ...
+
+    async def ais_session_revoked(self, sid: str, now: datetime) -> bool:
+        """As :meth:`UserStore.is_session_revoked`."""
+        ...
+
+    async def aclaim_once(self, key: str, until: datetime, now: datetime) -> bool:
+        """As :meth:`UserStore.claim_once`."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release what the async methods hold on the running event loop (its connections).
+
+        The ASGI host calls it at lifespan shutdown, while the loop still
+        runs. The blocking methods are unaffected, and a later async call
+        (on another loop) opens what it needs again; :meth:`UserStore.close`
+        ends the store for good.
+        """
         ...

@@ -5,10 +5,22 @@ select with ``store = "postgres"`` and ``store_options.dsn`` (a libpq
 connection string or ``postgresql://`` URL; the environment's ``PG*``
 variables fill what it leaves out).
 
-* One :class:`psycopg_pool.ConnectionPool` per store. Each call borrows a
-  connection for one statement (or one transaction), and the pool checks a
-  connection before lending it, so a database restart costs the requests
-  made while it is down a 503 and nothing afterwards: no restart needed.
+* Sync and async: the blocking methods (the WSGI host, ``authplug`` commands,
+  a SAML provider's replay cache) use a :class:`psycopg_pool.ConnectionPool`;
+  the :class:`~authplug.stores.base.AsyncUserStore` methods (``arecord_login``,
+  ``aget``...), which the ASGI host awaits on its event loop instead of taking
+  a worker thread per call, use a :class:`psycopg_pool.AsyncConnectionPool`.
+  Each pool is opened on its first use, so a process only holds the
+  connections of the face it uses. The async pool belongs to the event loop
+  that opened it; an async call from another loop takes the blocking path in
+  a worker thread. :meth:`PostgresUserStore.aclose` (the ASGI host's lifespan
+  shutdown) closes it on its loop; :meth:`PostgresUserStore.close` closes
+  both, whichever thread calls it; a loop that ends without either closes it
+  on its way out (:mod:`authplug.stores.pg_loop_pool`).
+* Each call borrows a connection for one statement (or one transaction), and
+  the pool checks a connection before lending it, so a database restart costs
+  the requests made while it is down a 503 and nothing afterwards: no restart
+  needed.
 * The schema is versioned (``authplug_schema``, component ``store``) and
   **never migrated at start-up**: the constructor checks the version and
   refuses to start, naming ``authplug migrate``, when it is behind.
@@ -26,8 +38,10 @@ variables fill what it leaves out).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,7 +52,7 @@ from authplug.errors import ConfigError
 try:
     import psycopg
     from psycopg.types.json import Jsonb
-    from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
+    from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolClosed, PoolTimeout
 except ImportError:  # pragma: no cover - depends on the installed extras
     raise ConfigError(
         "store: the postgres store needs psycopg 3 and psycopg_pool; "
@@ -47,9 +61,12 @@ except ImportError:  # pragma: no cover - depends on the installed extras
 
 from authplug.models import ToolUserView
 from authplug.stores.base import StoreError, UserRecord, as_utc
+from authplug.stores.pg_loop_pool import AsyncConnection, LoopPool
 from authplug.stores.pg_schema import check_component, migrate_component, read_version
 
 __all__ = ["BACKEND", "MIGRATIONS", "SCHEMA_VERSION", "PostgresUserStore", "describe_pg_error"]
+
+Row = tuple[Any, ...]
 
 BACKEND = "postgres"
 """The name a 503 and ``authplug check`` give this store."""
@@ -157,20 +174,32 @@ def _int_option(name: str, value: int | str, low: int, high: int) -> int:
     return number
 
 
-def open_pool(
-    dsn: str, *, min_size: int, max_size: int, timeout: float, name: str
-) -> ConnectionPool[psycopg.Connection[tuple[Any, ...]]]:
-    """A started pool of autocommit connections that are checked before each loan."""
+def check_dsn(dsn: str, name: str) -> None:
+    """Refuse a string libpq cannot parse.
+
+    :raises ConfigError: naming the setting ``name``, never the string itself.
+    """
     try:
         psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.ProgrammingError:
         raise ConfigError(f"{name}: not a valid PostgreSQL connection string or URL") from None
+
+
+def _connect_kwargs(timeout: float) -> dict[str, Any]:
+    return {"autocommit": True, "connect_timeout": max(1, round(timeout))}
+
+
+def open_pool(
+    dsn: str, *, min_size: int, max_size: int, timeout: float, name: str
+) -> ConnectionPool[psycopg.Connection[tuple[Any, ...]]]:
+    """A started pool of autocommit connections that are checked before each loan."""
+    check_dsn(dsn, name)
     return ConnectionPool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         timeout=timeout,
-        kwargs={"autocommit": True, "connect_timeout": max(1, round(timeout))},
+        kwargs=_connect_kwargs(timeout),
         check=ConnectionPool.check_connection,
         open=True,
         name=name,
@@ -181,7 +210,8 @@ class PostgresUserStore:
     """Keep user records in PostgreSQL (entry point ``postgres``).
 
     :param dsn: libpq connection string or ``postgresql://`` URL.
-    :param min_size: Connections kept open.
+    :param min_size: Connections the blocking pool keeps open (the async pool
+        opens them as calls need them and closes those idle for 10 minutes).
     :param max_size: Most connections open at once.
     :param timeout: Seconds to wait for a connection (connect or pool) before
         failing the call with :class:`StoreError` (a 503).
@@ -213,17 +243,18 @@ class PostgresUserStore:
         if high < low:
             raise ConfigError("store_options.max_size: must not be below min_size")
         self._timeout = float(_int_option("timeout", timeout, 1, 600))
-        self._pool = open_pool(
-            dsn, min_size=low, max_size=high, timeout=self._timeout, name=_SETTING
-        )
+        check_dsn(dsn, _SETTING)
+        self._dsn, self._min_size, self._max_size = dsn, low, high
+        self._lock = threading.Lock()
         self._closed = False
+        self._pool: ConnectionPool[psycopg.Connection[Row]] | None = None
+        self._apool: LoopPool | None = None
         if check_schema:
             try:
-                with self._connection() as conn:
+                with psycopg.connect(dsn, **_connect_kwargs(self._timeout)) as conn:
                     check_component(conn, _COMPONENT, SCHEMA_VERSION, _SETTING)
-            except BaseException:
-                self._pool.close()
-                raise
+            except psycopg.Error as exc:
+                raise self._error(exc) from None
 
     @classmethod
     def migrate_schema(cls, **options: Any) -> tuple[int, int]:
@@ -252,13 +283,72 @@ class PostgresUserStore:
             return StoreError("the user store is closed", code="store_closed", backend=BACKEND)
         return StoreError(f"postgres user store failed ({describe_pg_error(exc)})", backend=BACKEND)
 
+    def _sync_pool(self) -> ConnectionPool[psycopg.Connection[Row]]:
+        """The blocking methods' pool, opened on first use."""
+        pool = self._pool
+        if pool is None:
+            with self._lock:
+                if self._closed:
+                    raise self._error(PoolClosed())
+                if self._pool is None:
+                    self._pool = open_pool(
+                        self._dsn,
+                        min_size=self._min_size,
+                        max_size=self._max_size,
+                        timeout=self._timeout,
+                        name=_SETTING,
+                    )
+                pool = self._pool
+        return pool
+
     @contextmanager
-    def _connection(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+    def _connection(self) -> Iterator[psycopg.Connection[Row]]:
         """A pooled connection for one call, with psycopg errors turned into StoreError."""
         if self._closed:
             raise self._error(PoolClosed())
+        pool = self._sync_pool()
         try:
-            with self._pool.connection(timeout=self._timeout) as conn:
+            with pool.connection(timeout=self._timeout) as conn:
+                yield conn
+        except (psycopg.Error, PoolTimeout, PoolClosed) as exc:
+            raise self._error(exc) from None
+
+    def _forget(self, loop_pool: LoopPool) -> None:
+        """``loop_pool``'s loop is ending: a later async call opens a new pool."""
+        with self._lock:
+            if self._apool is loop_pool:
+                self._apool = None
+
+    async def _async_pool(self) -> AsyncConnectionPool[AsyncConnection] | None:
+        """The running loop's async pool, opened on first use; ``None``: another loop has it."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._closed:
+                raise self._error(PoolClosed())
+            loop_pool = self._apool
+            if loop_pool is None:
+                loop_pool = self._apool = LoopPool(
+                    self._dsn,
+                    # Opened as calls need them: a connection still being opened
+                    # for min_size when a short-lived loop ends would be abandoned.
+                    min_size=0,
+                    max_size=self._max_size,
+                    timeout=self._timeout,
+                    kwargs=_connect_kwargs(self._timeout),
+                    name=f"{_SETTING} (async)",
+                    on_loop_end=self._forget,
+                )
+            elif loop_pool.loop is not loop:
+                return None
+        return await loop_pool.ready()
+
+    @asynccontextmanager
+    async def _aconnection(
+        self, pool: AsyncConnectionPool[AsyncConnection]
+    ) -> AsyncIterator[AsyncConnection]:
+        """An async pooled connection for one call, psycopg errors turned into StoreError."""
+        try:
+            async with pool.connection(timeout=self._timeout) as conn:
                 yield conn
         except (psycopg.Error, PoolTimeout, PoolClosed) as exc:
             raise self._error(exc) from None
@@ -291,6 +381,10 @@ class PostgresUserStore:
         """Return the record of ``user_id`` or ``None``."""
         with self._connection() as conn:
             row = conn.execute(_SELECT, (user_id,)).fetchone()
+        return self._record(row)
+
+    @staticmethod
+    def _record(row: Row | None) -> UserRecord | None:
         if row is None:
             return None
         try:
@@ -337,7 +431,94 @@ class PostgresUserStore:
             cursor = conn.execute(_CLAIM, (key, as_utc(until), at))
             return cursor.rowcount == 1
 
+    # -- the AsyncUserStore face (the ASGI host awaits these on its event loop) --
+
+    async def arecord_login(self, user: ToolUserView, now: datetime) -> None:
+        """:meth:`record_login` on the event loop."""
+        pool = await self._async_pool()
+        if pool is None:
+            return await asyncio.to_thread(self.record_login, user, now)
+        async with self._aconnection(pool) as conn:
+            await conn.execute(_RECORD_LOGIN, self._row(user, now, now))
+        return None
+
+    async def aupdate(self, user: ToolUserView, now: datetime) -> None:
+        """:meth:`update` on the event loop."""
+        pool = await self._async_pool()
+        if pool is None:
+            return await asyncio.to_thread(self.update, user, now)
+        async with self._aconnection(pool) as conn:
+            await conn.execute(_UPDATE, self._row(user, now, now))
+        return None
+
+    async def aget(self, user_id: str) -> UserRecord | None:
+        """:meth:`get` on the event loop."""
+        pool = await self._async_pool()
+        if pool is None:
+            return await asyncio.to_thread(self.get, user_id)
+        async with self._aconnection(pool) as conn:
+            cursor = await conn.execute(_SELECT, (user_id,))
+            row = await cursor.fetchone()
+        return self._record(row)
+
+    async def arevoke_session(self, sid: str, until: datetime) -> None:
+        """:meth:`revoke_session` on the event loop."""
+        pool = await self._async_pool()
+        if pool is None:
+            return await asyncio.to_thread(self.revoke_session, sid, until)
+        now = datetime.now(UTC)
+        async with self._aconnection(pool) as conn, conn.transaction():
+            await conn.execute(_PRUNE_REVOKED, (now,))
+            await conn.execute(_REVOKE, (sid, as_utc(until)))
+        return None
+
+    async def ais_session_revoked(self, sid: str, now: datetime) -> bool:
+        """:meth:`is_session_revoked` on the event loop."""
+        pool = await self._async_pool()
+        if pool is None:
+            return await asyncio.to_thread(self.is_session_revoked, sid, now)
+        async with self._aconnection(pool) as conn:
+            cursor = await conn.execute(_IS_REVOKED, (sid, as_utc(now)))
+            row = await cursor.fetchone()
+        return row is not None
+
+    async def aclaim_once(self, key: str, until: datetime, now: datetime) -> bool:
+        """:meth:`claim_once` on the event loop."""
+        pool = await self._async_pool()
+        if pool is None:
+            return await asyncio.to_thread(self.claim_once, key, until, now)
+        at = as_utc(now)
+        async with self._aconnection(pool) as conn, conn.transaction():
+            await conn.execute(_PRUNE_KEYS, (at,))
+            cursor = await conn.execute(_CLAIM, (key, as_utc(until), at))
+            return cursor.rowcount == 1
+
+    async def aclose(self) -> None:
+        """Close the running loop's async pool (its connections); the store stays usable.
+
+        What the ASGI host calls at lifespan shutdown. A later async call
+        opens a new pool on its own loop; :meth:`close` ends the store.
+        """
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            loop_pool = self._apool
+            if loop_pool is None or loop_pool.loop is not loop:
+                return
+            self._apool = None
+        await loop_pool.aclose()
+
     def close(self) -> None:
-        """Close the pool; later calls raise StoreError."""
-        self._closed = True
-        self._pool.close()
+        """Close both pools, from any thread; later calls raise StoreError.
+
+        The async pool is closed on its loop when that loop runs in another
+        thread; otherwise its connections are ended at once
+        (:meth:`authplug.stores.pg_loop_pool.LoopPool.close`).
+        """
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+            loop_pool, self._apool = self._apool, None
+        if pool is not None:
+            pool.close()
+        if loop_pool is not None:
+            loop_pool.close()
