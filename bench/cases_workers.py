@@ -10,6 +10,11 @@ start.
   the PostgreSQL store and the Redis backend, against the same request with
   the SQLite store and in-process coordination, interleaved in one run. The
   hot path reads neither, so the target is the same cost (``<= 1.1x``).
+* **request, redis revocation catch-up**: the same ordinary request with the
+  Redis backend, against the same host whose backend skips
+  :meth:`~authplug.coordination.redis.RedisCoordination.catch_up` (the
+  zero-timeout look at the subscriber's socket that makes a logout on
+  another process refused on the very next request). Target ``<= 1.1x``.
 * **refresh hand-off latency**: two "processes" (two backend instances with
   their own connections) refresh one session at once; the holder's refresh
   takes 50 ms. Reported: how long after the holder has its result the
@@ -140,6 +145,63 @@ def _hot_path(plan: Plan, dsn: str, redis_url: str) -> Row:
     )
     row.headline = True
     return row
+
+
+def _catch_up_row(plan: Plan, dsn: str, redis_url: str) -> Row:
+    from apps import asgi_driver, starlette_app
+    from workload import bench_config, make_user, mock_provider
+
+    from authplug.asgi import AuthMiddleware
+    from authplug.coordination import open_coordination
+    from authplug.host import PluginInfo, build_host
+    from authplug.stores.postgres import PostgresUserStore
+
+    key = os.urandom(32)
+    config = bench_config(key, idle_timeout=24 * 3600, validate_interval=3600)
+    hosts = {}
+    for name in ("catch-up", "no catch-up"):
+        backend = open_coordination("redis", {"url": redis_url, "prefix": "benchc:"})
+        if name == "no catch-up":
+            backend.catch_up = lambda: None  # type: ignore[method-assign]
+        hosts[name] = build_host(
+            mock_provider(),
+            config,
+            provider_info=PluginInfo(name="mock"),
+            store=PostgresUserStore(dsn=dsn),
+            coordination=backend,
+        )
+    loop = asyncio.new_event_loop()
+    try:
+        now = time.time()
+        drivers = {}
+        for name, host in hosts.items():
+            session = host.sessions.new_session(make_user(now), now)
+            (cookie,) = host.sessions.write(session)
+            headers = [
+                (b"host", b"127.0.0.1:8000"),
+                (b"accept", b"application/json"),
+                (b"cookie", f"{cookie.name}={cookie.value}".encode("latin-1")),
+            ]
+            run, (status, _) = asgi_driver(
+                AuthMiddleware(starlette_app(), host=host), headers, loop
+            )
+            if status != 200:
+                raise RuntimeError(f"{name}: the bench request answered {status}")
+            drivers[name] = run
+        timings = measure(drivers, plan)
+    finally:
+        loop.close()
+        for host in hosts.values():
+            host.close()
+    return ratio_row(
+        "request, redis revocation catch-up",
+        "GET /api/me with a valid session, Redis coordination: the subscriber's socket "
+        "looked at before the session check",
+        "the same host with the catch-up skipped",
+        timings["catch-up"],
+        timings["no catch-up"],
+        1.1,
+    )
 
 
 # -- hand-off latency ---------------------------------------------------------------
@@ -326,6 +388,7 @@ def run(plan: Plan) -> list[Row]:
     """Every many-workers row (skipped with the reason when the servers cannot start)."""
     figures = (
         "request, postgres store + redis coordination",
+        "request, redis revocation catch-up",
         "refresh hand-off latency",
         "throughput, 2 workers vs 1",
     )
@@ -339,7 +402,7 @@ def run(plan: Plan) -> list[Row]:
         from authplug.coordination.postgres import PostgresCoordination
 
         PostgresCoordination.migrate_schema(dsn=dsn)
-        rows = [_hot_path(plan, dsn, redis.url)]
+        rows = [_hot_path(plan, dsn, redis.url), _catch_up_row(plan, dsn, redis.url)]
         rows += _handoff_rows(
             plan,
             {

@@ -313,7 +313,7 @@ class Lifecycle:
         )
         self.tracer = host.tracer
         self._responses = host.responses
-        self._is_revoked = host.revocation.revoked.is_revoked
+        self._is_revoked = host.revocation.lookup()
         self._touch_after = host.sessions.touch_after
         self._has_rules = bool(self._access.rules)
         self._path_kinds: dict[bytes | str, tuple[str, PathKind]] = {}

@@ -16,8 +16,10 @@ closes both holes, in two layers:
 * with a shared coordination backend (``coordination = "redis"``,
   ``"postgres"`` or ``"sqlite"``) every revocation is also *broadcast*: each
   process adds it to its own map as the message arrives, so every other
-  process refuses the cookie on its next request. A message missed during
-  an outage is covered by the store at the next due validation.
+  process refuses the cookie on its next request; :meth:`SessionRevocation.lookup`
+  first applies a message that already reached the process but whose
+  listener thread has not run yet (the backend's ``catch_up``). A message
+  missed during an outage is covered by the store at the next due validation.
 
 :class:`SessionRevocation` ties the two together: revoking writes the store
 first (a failure raises :class:`~authplug.stores.StoreError` and changes
@@ -41,6 +43,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -167,6 +170,24 @@ class SessionRevocation:
         self._broadcast = broadcast if broadcast is not None and broadcast.shared else None
         if self._broadcast is not None:
             self._broadcast.subscribe_revocations(self._heard)
+
+    def lookup(self) -> Callable[[str, float], bool]:
+        """The per-request check ``(sid, now) -> revoked``: one dict lookup in this
+        process's map, after :meth:`~authplug.coordination.Coordination.catch_up`
+        with a shared backend (a broadcast that already reached this process is
+        applied before the answer, even when its listener thread has not run yet).
+        """
+        is_revoked = self.revoked.is_revoked
+        broadcast = self._broadcast
+        if broadcast is None:
+            return is_revoked
+        catch_up = broadcast.catch_up
+
+        def caught_up(sid: str, now: float) -> bool:
+            catch_up()
+            return is_revoked(sid, now)
+
+        return caught_up
 
     def _heard(self, sid: str, until: float) -> None:
         """A revocation broadcast by any process (this one included): refuse ``sid`` here."""

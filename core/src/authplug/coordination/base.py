@@ -118,6 +118,16 @@ class Coordination(Protocol):
         """Call ``listener`` for every revocation published from now on (any process)."""
         ...
 
+    def catch_up(self) -> None:
+        """Deliver now, in the calling thread, the revocations that already reached this process.
+
+        Called before every session check, so it must cost next to nothing
+        and never raise: no network round trip, at most a zero-timeout look
+        at the subscription socket. A message already delivered, or one still
+        on its way, is left to the listener.
+        """
+        ...
+
     def check(self) -> str:
         """Reach the backend; return a one-line description (``redis 7.0.15 at 127.0.0.1:6379``)."""
         ...

@@ -117,6 +117,9 @@ class InProcessCoordination:
         with self._lock:
             self._listeners.append(listener)
 
+    def catch_up(self) -> None:
+        """Nothing to catch up: this process's revocations are delivered as they are made."""
+
     def check(self) -> str:
         """Always reachable."""
         self._check_open()

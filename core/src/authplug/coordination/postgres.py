@@ -266,6 +266,11 @@ class PostgresCoordination:
                 )
                 self._thread.start()
 
+    def catch_up(self) -> None:
+        """Not implemented for this backend: the ``LISTEN`` thread delivers each
+        notification as it arrives, so a very busy process may still accept a
+        logged-out cookie for the moment its listener thread waits to run."""
+
     def _listen(self) -> None:
         backoff = 0.05
         lost = False

@@ -66,6 +66,9 @@ class ProbedCoordination:
     def subscribe_revocations(self, listener: RevocationListener) -> None:
         """Accepted and ignored: nothing is ever published to a probed backend."""
 
+    def catch_up(self) -> None:
+        """Nothing to catch up: nothing is ever published to a probed backend."""
+
     def check(self) -> str:
         """The probe's description."""
         return self._description

@@ -12,6 +12,10 @@ Install with ``pip install 'authplug[redis]'`` (redis-py); select with
 * Revocations are published on ``<prefix>revoked``; a daemon thread
   subscribed to it reconnects with back-off after Redis restarts (messages
   sent while it was away are not replayed: the user store is the fallback).
+  :meth:`RedisCoordination.catch_up`, called before every session check,
+  delivers in the request's own thread what already reached the
+  subscriber's socket (a zero-timeout ``epoll``), so a busy process whose
+  listener thread has not run yet still refuses a logged-out cookie.
 * Every redis-py error becomes :class:`CoordinationError` naming the failure
   class; the URL (which may hold a password) is never echoed.
 """
@@ -21,6 +25,8 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import select
+import socket
 import threading
 import time
 from typing import Any
@@ -57,6 +63,35 @@ def _describe(exc: BaseException) -> str:
     if "@" in text or "password" in text.lower():
         text = ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class _Readable:
+    """Whether a socket has data to read, asked with a zero or bounded timeout.
+
+    An ``epoll`` registered once where there is one (Linux: the cheapest
+    look, and safe to ask from several threads at once), else ``select``.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._epoll = select.epoll() if hasattr(select, "epoll") else None
+        if self._epoll is not None:
+            self._epoll.register(sock.fileno(), select.EPOLLIN)
+
+    def __call__(self, timeout: float) -> bool:
+        if self._epoll is not None:
+            return bool(self._epoll.poll(timeout))
+        return bool(select.select([self._sock], [], [], timeout)[0])
+
+    def close(self) -> None:
+        if self._epoll is not None:
+            self._epoll.close()
+
+
+def _socket_of(pubsub: Any) -> socket.socket | None:
+    """The subscription's socket (redis-py keeps it as ``connection._sock``), if there is one."""
+    sock = getattr(getattr(pubsub, "connection", None), "_sock", None)
+    return sock if isinstance(sock, socket.socket) else None
 
 
 class RedisCoordination:
@@ -100,6 +135,10 @@ class RedisCoordination:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._closed = False
+        # The live subscription and its socket (None while disconnected); read
+        # only under _reading, by the listener thread or a request catching up.
+        self._inbox: tuple[Any, _Readable] | None = None
+        self._reading = threading.Lock()
 
     def _error(self, exc: BaseException) -> CoordinationError:
         return CoordinationError(f"redis coordination failed ({_describe(exc)})", backend=self.name)
@@ -180,16 +219,28 @@ class RedisCoordination:
         lost = False
         while not self._stop.is_set():
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+            readable: _Readable | None = None
             try:
                 pubsub.subscribe(self._channel)
+                sock = _socket_of(pubsub)
+                readable = _Readable(sock) if sock is not None else None
                 backoff = 0.05
                 if lost:
                     _log.warning("redis revocation subscriber reconnected")
                     lost = False
+                with self._reading:
+                    self._inbox = (pubsub, readable) if readable is not None else None
                 while not self._stop.is_set():
-                    message = pubsub.get_message(timeout=0.5)
-                    if message is not None and message.get("type") == "message":
-                        self._deliver(message.get("data"))
+                    # Wait without the lock (a request may catch up meanwhile),
+                    # then read everything that arrived under it.
+                    if readable is None:
+                        message = pubsub.get_message(timeout=0.5)
+                        if message is not None and message.get("type") == "message":
+                            self._deliver(message.get("data"))
+                        continue
+                    readable(0.5)
+                    with self._reading:
+                        self._drain(pubsub)
             except (redis.RedisError, OSError, ValueError) as exc:
                 if not self._stop.is_set() and not lost:
                     _log.warning("redis revocation subscriber lost: %s", _describe(exc))
@@ -197,10 +248,42 @@ class RedisCoordination:
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 2.0)
             finally:
+                with self._reading:
+                    self._inbox = None
+                if readable is not None:
+                    readable.close()
                 try:
                     pubsub.close()
                 except (redis.RedisError, OSError):
                     _log.debug("redis pubsub close failed")
+
+    def _drain(self, pubsub: Any) -> None:
+        """Deliver every message already received (parsed or on the socket); hold _reading."""
+        connection = pubsub.connection
+        while connection is not None and connection.can_read(timeout=0):
+            message = pubsub.get_message(timeout=0)
+            if message is not None and message.get("type") == "message":
+                self._deliver(message.get("data"))
+
+    def catch_up(self) -> None:
+        """Deliver, in this thread, the revocations already on the subscriber's socket.
+
+        Costs one zero-timeout ``epoll`` look when nothing arrived; never raises
+        (a broken subscription is the listener thread's to repair).
+        """
+        inbox = self._inbox
+        if inbox is None:
+            return
+        pubsub, readable = inbox
+        reading = self._reading
+        try:
+            if not reading.locked() and not readable(0):
+                return
+            with reading:
+                if self._inbox is inbox:
+                    self._drain(pubsub)
+        except (redis.RedisError, OSError, ValueError):
+            return
 
     def _deliver(self, data: object) -> None:
         try:

@@ -246,6 +246,11 @@ class SqliteCoordination:
             )
             self._thread.start()
 
+    def catch_up(self) -> None:
+        """Not implemented for this backend: the log reader thread delivers within
+        about 50 ms (a logged-out cookie may be accepted by another worker in
+        that window)."""
+
     def _listen(self, last: int) -> None:
         while not self._stop.wait(_LISTEN_POLL):
             try:
