@@ -111,4 +111,8 @@ server.listen(0, '127.0.0.1', () => {
   handler = makeProvider(issuer, keys).callback();
   process.stdout.write(`${JSON.stringify({ issuer, kid: keys[0].kid })}\n`);
 });
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+process.on('SIGTERM', () => {
+  server.close(() => process.exit(0));
+  // A browser's keep-alive connections would hold close() open: end them too.
+  server.closeAllConnections();
+});

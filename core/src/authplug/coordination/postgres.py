@@ -18,7 +18,9 @@ at start-up.
   caller.
 * Revocations are ``pg_notify('authplug_revoked', ...)``; a daemon thread
   ``LISTEN``\\ s on its own connection and reconnects with back-off after a
-  server restart.
+  server restart. :meth:`PostgresCoordination.catch_up`, called before every
+  session check, delivers in the request's own thread the notifications
+  already on that connection's socket (a zero-timeout ``epoll``).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from authplug.coordination.base import (
     float_option,
     str_option,
 )
+from authplug.coordination.readiness import Readable
 from authplug.errors import ConfigError
 from authplug.stores.pg_schema import check_component, migrate_component, read_version
 from authplug.stores.postgres import describe_pg_error, open_pool
@@ -117,6 +120,10 @@ class PostgresCoordination:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # The live LISTEN connection and its readiness (None while disconnected);
+        # read only under _reading, by the listener thread or a request catching up.
+        self._inbox: tuple[psycopg.Connection[Any], Readable] | None = None
+        self._reading = threading.Lock()
         self._closed = False
         if check_schema:
             try:
@@ -267,32 +274,66 @@ class PostgresCoordination:
                 self._thread.start()
 
     def catch_up(self) -> None:
-        """Not implemented for this backend: the ``LISTEN`` thread delivers each
-        notification as it arrives, so a very busy process may still accept a
-        logged-out cookie for the moment its listener thread waits to run."""
+        """Deliver, in this thread, the notifications already on the listener's socket.
+
+        Costs one zero-timeout ``epoll`` look when nothing arrived; never raises
+        (a broken listener connection is the listener thread's to repair).
+        """
+        inbox = self._inbox
+        if inbox is None:
+            return
+        conn, readable = inbox
+        reading = self._reading
+        try:
+            if not reading.locked() and not readable(0):
+                return
+            with reading:
+                if self._inbox is inbox:
+                    self._drain(conn)
+        except (psycopg.Error, OSError, ValueError):
+            return
 
     def _listen(self) -> None:
         backoff = 0.05
         lost = False
         while not self._stop.is_set():
+            readable: Readable | None = None
             try:
                 with psycopg.connect(
                     self._dsn, autocommit=True, connect_timeout=max(1, round(self._timeout))
                 ) as conn:
                     conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(_CHANNEL)))
+                    readable = Readable(conn.fileno())
                     backoff = 0.05
                     if lost:
                         _log.warning("postgres revocation listener reconnected")
                         lost = False
-                    while not self._stop.is_set():
-                        for note in conn.notifies(timeout=0.5):
-                            self._deliver(note.payload)
+                    with self._reading:
+                        self._inbox = (conn, readable)
+                    try:
+                        while not self._stop.is_set():
+                            # Wait without the lock (a request may catch up
+                            # meanwhile), then take what arrived under it.
+                            readable(0.5)
+                            with self._reading:
+                                self._drain(conn)
+                    finally:
+                        with self._reading:
+                            self._inbox = None
             except psycopg.Error as exc:
                 if not self._stop.is_set() and not lost:
                     _log.warning("postgres revocation listener lost: %s", describe_pg_error(exc))
                 lost = True
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 2.0)
+            finally:
+                if readable is not None:
+                    readable.close()
+
+    def _drain(self, conn: psycopg.Connection[Any]) -> None:
+        """Deliver every notification already received; hold _reading."""
+        for note in conn.notifies(timeout=0):
+            self._deliver(note.payload)
 
     def _deliver(self, payload: str) -> None:
         try:

@@ -9,8 +9,11 @@ Install with ``pip install 'authplug[redis]'`` (redis-py); select with
   the ``PX`` expiry.
 * Results are plain keys with a ``PX`` expiry (at most 60 s); their values
   are sealed by the caller.
-* Revocations are published on ``<prefix>revoked``; a daemon thread
-  subscribed to it reconnects with back-off after Redis restarts (messages
+* Revocations are published on ``<prefix>revoked``; each receiving process
+  confirms a message once applied, and the publisher waits (at most 1 s)
+  for as many confirmations as ``PUBLISH`` counted receivers, so a logout is
+  answered only once every subscribed process refuses the cookie. A daemon thread
+  subscribed to the channel reconnects with back-off after Redis restarts (messages
   sent while it was away are not replayed: the user store is the fallback).
   :meth:`RedisCoordination.catch_up`, called before every session check,
   delivers in the request's own thread what already reached the
@@ -25,7 +28,6 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import select
 import socket
 import threading
 import time
@@ -42,6 +44,7 @@ from authplug.coordination.base import (
     float_option,
     str_option,
 )
+from authplug.coordination.readiness import Readable
 from authplug.errors import ConfigError
 
 __all__ = ["RedisCoordination"]
@@ -56,6 +59,9 @@ return 0
 """
 _POLL = 0.005
 """Seconds between two looks at a lease someone else holds."""
+_ACK_WAIT = 1.0
+"""Longest a publisher waits for every receiver to confirm a revocation."""
+_ACK_POLL = 0.001
 
 
 def _describe(exc: BaseException) -> str:
@@ -63,29 +69,6 @@ def _describe(exc: BaseException) -> str:
     if "@" in text or "password" in text.lower():
         text = ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-class _Readable:
-    """Whether a socket has data to read, asked with a zero or bounded timeout.
-
-    An ``epoll`` registered once where there is one (Linux: the cheapest
-    look, and safe to ask from several threads at once), else ``select``.
-    """
-
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-        self._epoll = select.epoll() if hasattr(select, "epoll") else None
-        if self._epoll is not None:
-            self._epoll.register(sock.fileno(), select.EPOLLIN)
-
-    def __call__(self, timeout: float) -> bool:
-        if self._epoll is not None:
-            return bool(self._epoll.poll(timeout))
-        return bool(select.select([self._sock], [], [], timeout)[0])
-
-    def close(self) -> None:
-        if self._epoll is not None:
-            self._epoll.close()
 
 
 def _socket_of(pubsub: Any) -> socket.socket | None:
@@ -137,7 +120,7 @@ class RedisCoordination:
         self._closed = False
         # The live subscription and its socket (None while disconnected); read
         # only under _reading, by the listener thread or a request catching up.
-        self._inbox: tuple[Any, _Readable] | None = None
+        self._inbox: tuple[Any, Readable] | None = None
         self._reading = threading.Lock()
 
     def _error(self, exc: BaseException) -> CoordinationError:
@@ -196,10 +179,30 @@ class RedisCoordination:
         return value if isinstance(value, str) else None
 
     def publish_revocation(self, sid: str, until: float) -> None:
-        """``PUBLISH`` on the revocation channel."""
+        """``PUBLISH`` on the revocation channel, then wait until every receiver applied it.
+
+        Each subscribed process counts its delivery on ``<prefix>ack:<id>``
+        (after its in-memory map has the session); this returns once the
+        count reaches the number of receivers ``PUBLISH`` reported, so the
+        logout's answer leaves only after every process refuses the cookie.
+        The wait is bounded (1 s: a receiver that died in between is not
+        waited for; its restart reads the store).
+        """
         self._check_open()
+        mid = secrets.token_urlsafe(12)
+        message = json.dumps({"sid": sid, "until": until, "id": mid})
         try:
-            self._client.publish(self._channel, json.dumps({"sid": sid, "until": until}))
+            receivers = int(self._client.publish(self._channel, message))
+            acks = f"{self._prefix}ack:{mid}"
+            deadline = time.monotonic() + _ACK_WAIT
+            while int(self._client.get(acks) or 0) < receivers:
+                if time.monotonic() >= deadline:
+                    _log.warning(
+                        "revocation broadcast: not every process confirmed within %g s", _ACK_WAIT
+                    )
+                    break
+                time.sleep(_ACK_POLL)
+            self._client.delete(acks)
         except redis.RedisError as exc:
             raise self._error(exc) from None
 
@@ -219,11 +222,11 @@ class RedisCoordination:
         lost = False
         while not self._stop.is_set():
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
-            readable: _Readable | None = None
+            readable: Readable | None = None
             try:
                 pubsub.subscribe(self._channel)
                 sock = _socket_of(pubsub)
-                readable = _Readable(sock) if sock is not None else None
+                readable = Readable(sock) if sock is not None else None
                 backoff = 0.05
                 if lost:
                     _log.warning("redis revocation subscriber reconnected")
@@ -294,6 +297,15 @@ class RedisCoordination:
             return
         for listener in list(self._listeners):
             listener(sid, until)
+        mid = decoded.get("id")
+        if isinstance(mid, str) and mid:
+            try:
+                pipe = self._client.pipeline(transaction=False)
+                pipe.incr(f"{self._prefix}ack:{mid}")
+                pipe.pexpire(f"{self._prefix}ack:{mid}", int(MAX_RESULT_TTL * 1000))
+                pipe.execute()
+            except redis.RedisError as exc:
+                _log.debug("revocation not confirmed (%s)", _describe(exc))
 
     def check(self) -> str:
         """``INFO server``: the Redis version and address."""
