@@ -55,6 +55,7 @@ class ChunkScan(NamedTuple):
 
 _ABSENT = ChunkScan(value=None, indices=(), malformed=False)
 _FIRST_ONLY = (0,)
+_new_scan = tuple.__new__  # builds a ChunkScan without its Python-level __new__ (hot path)
 
 
 def _index(suffix: bytes) -> int | None:
@@ -106,7 +107,7 @@ def _single_chunk(
             end -= 1
         if end - start - 2 > MAX_CHUNK_LENGTH:
             return None
-        found = ChunkScan(header[start + 4 : end], _FIRST_ONLY, False)  # positional: hot path
+        found = _new_scan(ChunkScan, (header[start + 4 : end], _FIRST_ONLY, False))
     return _ABSENT if found is None else found
 
 

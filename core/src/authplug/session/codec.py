@@ -118,12 +118,12 @@ class SessionCodec:
             a key no longer in the ring. Never raises.
         """
         try:
-            if isinstance(value, str):
+            if isinstance(value, bytes):
+                data = value
+            else:
                 if len(value) > self.max_length:
                     return None
                 data = value.encode("ascii")
-            else:
-                data = value
             if len(data) > self.max_length:
                 return None
             raw = b64url_decode(data)

@@ -68,6 +68,7 @@ class SessionRead(NamedTuple):
 
 
 _NO_SESSION = SessionRead(session=None)
+_new_read = tuple.__new__
 
 
 class SessionManager:
@@ -189,8 +190,9 @@ class SessionManager:
                 and now - session.created_at <= self._absolute
             ):
                 return self._reject(scan, "expired")
-            # positional (session, clear, needs_reseal, chunk_count, outcome): the hot path
-            return SessionRead(session, (), old_key, scan.chunk_count, "valid")
+            # (session, clear, needs_reseal, chunk_count, outcome), built without
+            # SessionRead's Python-level __new__: this is the hot path
+            return _new_read(SessionRead, (session, (), old_key, scan.chunk_count, "valid"))
         except Exception:  # a hostile cookie is "no session", never a 500
             return self._reject(scan, "error")
 
