@@ -373,7 +373,9 @@ class Lifecycle:
         """
         key: bytes | str = path
         if raw_path is not None:
-            key = raw_path.partition("?")[0] if isinstance(raw_path, str) else raw_path
+            key = raw_path
+            if isinstance(raw_path, str) and "?" in raw_path:  # a WSGI RAW_URI's query
+                key = raw_path.partition("?")[0]
         known = self._path_kinds.get(key)
         if known is not None and known[0] == path:
             return known[1]
@@ -546,7 +548,6 @@ class Lifecycle:
         headers: Sequence[tuple[bytes, bytes]],
         path: str,
         header: HeaderLookup | None = None,
-        *,
         environ: Mapping[str, Any] | None = None,
     ) -> AuthenticatedUser[Any, Any] | None:
         """The hot path of every protected request, synchronous: the user, or ``None``.

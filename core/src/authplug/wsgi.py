@@ -242,19 +242,18 @@ class AuthMiddleware:
         kind = lifecycle.classify(path, raw_uri if isinstance(raw_uri, str) else None)
         if kind is PathKind.PUBLIC:
             return self.app(environ, start_response)
-        cookie = environ.get("HTTP_COOKIE")
-        if not isinstance(cookie, str):
-            cookie = None
         if kind is PathKind.PROTECTED:
             if self._reads_headers:
-                user = lifecycle.fast_user((), path, environ=environ)
-            elif cookie:
-                user = lifecycle.cookie_user(cookie, path)
+                user = lifecycle.fast_user((), path, None, environ)
             else:
-                user = None
+                value = environ.get("HTTP_COOKIE")
+                user = lifecycle.cookie_user(value, path) if value.__class__ is str else None
             if user is not None:
                 environ["authplug.user"] = user
                 return self.app(environ, start_response)
+        cookie = environ.get("HTTP_COOKIE")
+        if not isinstance(cookie, str):
+            cookie = None
         cookie_headers: Sequence[tuple[bytes, bytes]] = (
             ((b"cookie", cookie.encode("latin-1", "replace")),) if cookie is not None else ()
         )
