@@ -95,6 +95,16 @@ def _scope(headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
     }
 
 
+def _fresh(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """New header value objects, as a server parses them from each request.
+
+    Reusing the same ``bytes`` objects would let anything keyed by a header
+    value skip hashing it (CPython caches a ``bytes`` hash on the object), an
+    advantage no real request gives. Every variant pays this copy.
+    """
+    return [(name, bytes(memoryview(value))) for name, value in headers]
+
+
 def asgi_driver(
     app: Any, headers: list[tuple[bytes, bytes]], loop: Any
 ) -> tuple[Callable[[int], object], tuple[int, bytes]]:
@@ -102,12 +112,12 @@ def asgi_driver(
 
     async def one_checked() -> tuple[int, bytes]:
         sink = _Sink()
-        await app(_scope(list(headers)), _receive, sink)
+        await app(_scope(_fresh(headers)), _receive, sink)
         return sink.status, sink.body
 
     async def run(n: int) -> None:
         for _ in range(n):
-            await app(_scope(list(headers)), _receive, _discard)
+            await app(_scope(_fresh(headers)), _receive, _discard)
 
     checked = loop.run_until_complete(one_checked())
     return (lambda n: loop.run_until_complete(run(n))), checked
@@ -131,19 +141,28 @@ def _environ(headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
     }
+    for key, raw in _environ_headers(headers):
+        environ[key] = raw.decode("latin-1")
+    return environ
+
+
+def _environ_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, bytes]]:
+    """``(environ key, raw value)`` per header (CGI naming)."""
+    items = []
     for name, value in headers:
         key = name.decode("latin-1").upper().replace("-", "_")
         if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             key = "HTTP_" + key
-        environ[key] = value.decode("latin-1")
-    return environ
+        items.append((key, value))
+    return items
 
 
 def wsgi_driver(
     app: Any, headers: list[tuple[bytes, bytes]]
 ) -> tuple[Callable[[int], object], tuple[int, bytes]]:
     """A batch callable running ``n`` in-process GET requests, and one checked response."""
-    template = _environ(headers)
+    template = _environ([])
+    header_items = [(key, raw) for key, raw in _environ_headers(headers)]
     status: list[int] = []
 
     def start_response(line: str, response_headers: Any, exc_info: Any = None) -> Any:
@@ -152,6 +171,8 @@ def wsgi_driver(
 
     def call() -> bytes:
         environ = dict(template)
+        for key, raw in header_items:  # new str objects per request, as a server decodes them
+            environ[key] = raw.decode("latin-1")
         environ["wsgi.input"] = io.BytesIO(b"")
         body: Iterable[bytes] = app(environ, start_response)
         try:

@@ -46,7 +46,7 @@ class RememberedAnswers:
     :param capacity: Most answers kept.
     """
 
-    __slots__ = ("_environ_names", "_first", "_map", "_names", "_raw_names")
+    __slots__ = ("_environ_names", "_first", "_map", "_names", "_raw_names", "environ_key", "get")
 
     def __init__(self, capacity: int) -> None:
         self._map: BoundedMap[Hashable, Remembered] = BoundedMap(capacity)
@@ -54,6 +54,13 @@ class RememberedAnswers:
         self._raw_names: tuple[bytes, ...] = ()
         self._environ_names: tuple[str, ...] = ()
         self._first = b""
+        self.environ_key: str | None = None
+        """The environ key of the one header the kept answers depend on (else ``None``).
+
+        With :attr:`get`, lets the WSGI hot path look an answer up without a
+        call; the window check is then the caller's (as :meth:`recall` makes it)."""
+        self.get = self._map.get
+        """The kept answer for a key, window not checked."""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -154,10 +161,15 @@ class RememberedAnswers:
             self._raw_names = tuple(name.encode("latin-1") for name in names)
             self._environ_names = tuple(environ_key(name) for name in names)
             self._first = self._raw_names[0]
+            self.environ_key = self._environ_names[0] if len(names) == 1 else None
         key = self.key(*request)
         if key is None or _length(key) > MAX_KEY_LENGTH:
             return
         self._map.put(key, answer)
+
+    def drop(self, key: Hashable) -> None:
+        """Forget the answer kept under ``key`` (its window has passed)."""
+        self._map.drop(key)
 
     def __len__(self) -> int:
         """How many answers are kept."""

@@ -316,7 +316,8 @@ class Lifecycle:
         self._is_revoked = host.revocation.lookup()
         self._touch_after = host.sessions.touch_after
         self._has_rules = bool(self._access.rules)
-        self._path_kinds: dict[bytes | str, tuple[str, PathKind]] = {}
+        self._raw_path_kinds: dict[bytes | str, tuple[str, PathKind]] = {}
+        self._plain_path_kinds: dict[bytes | str, tuple[str, PathKind]] = {}
         # Stateless providers authenticate every request; debug tracing wants
         # every decision logged: both always take the full path.
         self._full_path_only = self._stateless or self.tracer.enabled
@@ -371,19 +372,24 @@ class Lifecycle:
         ``/`` boundary; a path with ``.``/``..`` segments is never public, so
         ``/static/../admin`` cannot borrow a public prefix.
         """
-        key: bytes | str = path
-        if raw_path is not None:
-            key = raw_path
+        # Remembered per (raw path, path), or per path when the host has no
+        # raw path: two maps, so an answer judged without the raw path's
+        # checks never stands for a request that has one.
+        key: bytes | str
+        if raw_path is None:
+            memo, key = self._plain_path_kinds, path
+        else:
+            memo, key = self._raw_path_kinds, raw_path
             if isinstance(raw_path, str) and "?" in raw_path:  # a WSGI RAW_URI's query
                 key = raw_path.partition("?")[0]
-        known = self._path_kinds.get(key)
+        known = memo.get(key)
         if known is not None and known[0] == path:
             return known[1]
         kind = self._classify(path, raw_path)
         if len(key) <= _PATH_MEMO_LENGTH:
-            if len(self._path_kinds) >= _PATH_MEMO:
-                self._path_kinds.clear()
-            self._path_kinds[key] = (path, kind)
+            if len(memo) >= _PATH_MEMO:
+                memo.clear()
+            memo[key] = (path, kind)
         return kind
 
     def _classify(self, path: str, raw_path: bytes | str | None) -> PathKind:
@@ -573,7 +579,21 @@ class Lifecycle:
             return self.session_user(headers, path)
         answers = self._answers
         if answers is not None:
-            user = answers.recall(headers, header, environ, self._clock)
+            key = answers.environ_key
+            if environ is not None and key is not None:
+                # RememberedAnswers.recall for the WSGI host, written out (no call):
+                # the exact header value, then the answer's window
+                value = environ.get(key)
+                known = answers.get(value) if value.__class__ is str else None
+                user = None
+                if known is not None:
+                    now = self._clock()
+                    if known.not_before <= now < known.until:
+                        user = known.user
+                    else:
+                        answers.drop(value)
+            else:
+                user = answers.recall(headers, header, environ, self._clock)
             if user is not None:
                 if self._has_rules and self._access.decide(path, user) is Decision.DENY:
                     return None

@@ -158,6 +158,7 @@ def test_the_window_ends_and_the_provider_decides_again(
     refused = apps.get(kind, [("x-api-key", "key-ada")])
     assert refused.status_code == 401
     assert provider.fast_calls == 2
+    assert _kept(apps, kind) == 0  # the stale answer is dropped, not only passed over
 
 
 @pytest.mark.parametrize("kind", KINDS)
