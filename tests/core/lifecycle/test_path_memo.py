@@ -10,7 +10,6 @@ with one whose raw form must be refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -23,13 +22,13 @@ from authplug.lifecycle import _PATH_MEMO, _PATH_MEMO_LENGTH, Lifecycle, PathKin
 
 
 @pytest.fixture
-def lifecycle(keys: list[str], store: Any, kit: ModuleType, clock: Any) -> Iterator[Lifecycle]:
+def lifecycle(keys: list[str], store: Any, kit: ModuleType, clock: Any) -> Lifecycle:
     host = kit.make_host(kit.TestProvider(clock), kit.make_config(keys), store)
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         return None
 
-    yield asgi.AuthMiddleware(app, host=host, clock=clock).lifecycle
+    return asgi.AuthMiddleware(app, host=host, clock=clock).lifecycle
 
 
 def _fresh(lifecycle: Lifecycle, path: str, raw: bytes | str | None) -> PathKind:
