@@ -118,7 +118,11 @@ class AuthMiddleware:
         if scope["type"] == "http":
             lifecycle = self.lifecycle
             path = _app_path(scope) if scope.get("root_path") else scope["path"]
-            kind = lifecycle.classify(path, scope.get("raw_path"))
+            raw_path = scope.get("raw_path")
+            known = lifecycle.remembered_kind(raw_path)
+            kind = known[1] if known is not None and known[0] == path else None
+            if kind is None:
+                kind = lifecycle.classify(path, raw_path)
             if kind is PathKind.PUBLIC:
                 await self.app(scope, receive, send)
                 return

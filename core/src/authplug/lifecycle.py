@@ -318,6 +318,14 @@ class Lifecycle:
         self._has_rules = bool(self._access.rules)
         self._raw_path_kinds: dict[bytes | str, tuple[str, PathKind]] = {}
         self._plain_path_kinds: dict[bytes | str, tuple[str, PathKind]] = {}
+        self.remembered_kind: Callable[[Any], tuple[str, PathKind] | None] = (
+            self._raw_path_kinds.get
+        )
+        """Raw path -> ``(path, kind)`` that :meth:`classify` remembered, or ``None``.
+
+        For the hosts' hot path (a lookup without a call): the kind holds only
+        when the remembered path is the request's path; otherwise, or when
+        nothing is remembered, call :meth:`classify`."""
         # Stateless providers authenticate every request; debug tracing wants
         # every decision logged: both always take the full path.
         self._full_path_only = self._stateless or self.tracer.enabled

@@ -239,7 +239,12 @@ class AuthMiddleware:
             else raw_path.encode("latin-1", "replace").decode("utf-8", "replace")
         )
         raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-        kind = lifecycle.classify(path, raw_uri if isinstance(raw_uri, str) else None)
+        if raw_uri.__class__ is not str:
+            raw_uri = None
+        known = lifecycle.remembered_kind(raw_uri)
+        kind = known[1] if known is not None and known[0] == path else None
+        if kind is None:
+            kind = lifecycle.classify(path, raw_uri)
         if kind is PathKind.PUBLIC:
             return self.app(environ, start_response)
         if kind is PathKind.PROTECTED:
