@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from .conftest import Login
+from .conftest import Login, idp_module
 from .test_attacks import build, form, login, refused
 
 pytestmark = pytest.mark.anyio
@@ -85,3 +85,22 @@ async def test_the_name_id_and_its_format_go_into_the_logout_request(
     assert name_id is not None
     assert name_id.text == "alice-0001"
     assert name_id.get("Format") == recorded
+
+
+@pytest.mark.parametrize("which", ["assertion", "response"])
+async def test_a_sha1_digest_under_a_sha256_signature_is_refused(
+    client: httpx.AsyncClient, store: Any, idp: Any, login: Login, which: str
+) -> None:
+    from signxml import DigestAlgorithm
+
+    from .test_attacks import assertion, wrap
+
+    sha1_digest = {"digest": DigestAlgorithm.SHA1}
+    if which == "assertion":
+        signed = idp_module.strip_declaration(idp.sign(assertion(idp, login), **sha1_digest))
+        xml = wrap(idp, login, [signed], sign_placeholder=False)
+    else:
+        signed = idp_module.strip_declaration(idp.sign(assertion(idp, login)))
+        xml = idp.sign(wrap(idp, login, [signed]), **sha1_digest)
+    reason = await refused(client, store, form(xml, login))
+    assert reason == "weak_signature_algorithm"
