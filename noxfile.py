@@ -289,9 +289,10 @@ def _stage_mutation_tree() -> None:
         ROOT / "tests", MUTATION_STAGE / "tests", ignore=shutil.ignore_patterns("__pycache__")
     )
     toml = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    listed = ", ".join(f'"src/{target}"' for target in MUTATION_TARGETS)
-    selection = ", ".join(f'"{arg}"' for arg in [*_mutation_tests(), *MUTATION_PYTEST_ARGS])
-    skipped = ", ".join(f"'{pattern}'" for pattern in MUTATION_SKIP_LINES)
+    # TOML basic strings take JSON's escapes
+    listed = ", ".join(json.dumps(f"src/{target}") for target in MUTATION_TARGETS)
+    selection = ", ".join(json.dumps(arg) for arg in [*_mutation_tests(), *MUTATION_PYTEST_ARGS])
+    skipped = ", ".join(json.dumps(pattern) for pattern in MUTATION_SKIP_LINES)
     toml += (
         "\n[tool.mutmut]\n"
         'source_paths = ["src/"]\n'
