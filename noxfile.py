@@ -206,7 +206,7 @@ MUTATION_TARGETS: dict[str, list[str]] = {
         _LIFECYCLE,
     ],
     "authplug/request_path.py": [
-        "tests/core/test_request_path.py",
+        "tests/core/test_request_path*.py",
         "tests/core/hosts/test_path_confusion.py",
         _LIFECYCLE,
     ],

@@ -8,6 +8,7 @@ rest of the attack suite.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import xml.etree.ElementTree as ET
 import zlib
 from collections.abc import Callable
@@ -104,3 +105,26 @@ async def test_a_sha1_digest_under_a_sha256_signature_is_refused(
         xml = idp.sign(wrap(idp, login, [signed]), **sha1_digest)
     reason = await refused(client, store, form(xml, login))
     assert reason == "weak_signature_algorithm"
+
+
+@pytest.mark.parametrize(
+    ("option", "offset"),
+    [
+        ("not_on_or_after", dt.timedelta(seconds=30)),
+        ("not_on_or_after", -dt.timedelta(seconds=30)),
+        ("conditions_not_on_or_after", -dt.timedelta(seconds=30)),
+        ("not_before", dt.timedelta(seconds=30)),
+    ],
+    ids=["bearer-ends-in-30s", "bearer-ended-30s-ago", "conditions-ended-30s-ago", "valid-in-30s"],
+)
+async def test_times_within_the_clock_skew_are_accepted(
+    client: httpx.AsyncClient,
+    login: Login,
+    build: Callable[..., str],
+    option: str,
+    offset: dt.timedelta,
+) -> None:
+    """The default skew is 60 s: a bound 30 s on the wrong side of now still holds."""
+    at = dt.datetime.now(dt.UTC) + offset
+    done = await client.post("/auth/saml/acs", data=form(build(**{option: at}), login))
+    assert done.status_code == 302, done.text
