@@ -47,3 +47,12 @@ def test_the_window_is_closed_at_its_start_and_open_at_its_end() -> None:
 @pytest.mark.parametrize("now", [-1.0, 0.0, 5.0, 10.0])
 def test_holds_at_on_a_plain_window(now: float) -> None:
     assert Validity(exp=10.0, not_before=0.0, not_after=10.0).holds_at(now) is (0.0 <= now < 10.0)
+
+
+@pytest.mark.parametrize(
+    "aud", [{"api": True}, 7, True, "", []], ids=["object", "number", "bool", "empty", "empty-list"]
+)
+def test_an_audience_that_is_not_a_string_or_a_list_of_them_is_refused(aud: object) -> None:
+    with pytest.raises(TokenRejectedError) as caught:
+        check_claims({**CLAIMS, "aud": aud}, RULES, 1500.0)
+    assert caught.value.code == "invalid_audience"

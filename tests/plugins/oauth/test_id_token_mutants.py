@@ -138,3 +138,33 @@ def test_at_hash_is_the_left_half_of_the_algorithm_hash(alg: str, digest: Any) -
         assert at_hash(token.decode(), alg) == _spec_at_hash(token, digest)
     # a non-ASCII access token is hashed with its non-ASCII characters as "?"
     assert at_hash("t\u00f6ken", alg) == _spec_at_hash(b"t?ken", digest)
+
+
+async def test_a_refreshed_id_token_keeps_the_login_audience(jose_tokens: Any) -> None:
+    settings = OAuthSettings(
+        issuer=ISSUER,
+        client_id=CLIENT,
+        client_secret=SECRET,
+        algorithms=["HS256"],
+        trusted_audiences=["https://api.example"],
+    )
+    metadata = ServerMetadata(
+        issuer=ISSUER,
+        authorization_endpoint=f"{ISSUER}/authorize",
+        token_endpoint=f"{ISSUER}/token",
+        id_token_algorithms=("HS256",),
+    )
+    validator = IdTokenValidator(settings, metadata, clock=lambda: NOW)
+    login = {"iss": ISSUER, "sub": "user-1", "aud": CLIENT}
+    same = _token(jose_tokens, nonce=None, aud=[CLIENT])
+    claims = await validator.verify(same, nonce=None, access_token=ACCESS, previous=login)
+    assert claims["sub"] == "user-1"
+    wider = _token(jose_tokens, nonce=None, aud=[CLIENT, "https://api.example"], azp=CLIENT)
+    await validator.verify(wider, nonce=None, access_token=ACCESS)  # fine at a login
+    with pytest.raises(OAuthLoginError) as caught:
+        await validator.verify(wider, nonce=None, access_token=ACCESS, previous=login)
+    assert caught.value.detail == "refresh changed aud"
+    other = _token(jose_tokens, nonce=None, sub="user-2")
+    with pytest.raises(OAuthLoginError) as changed:
+        await validator.verify(other, nonce=None, access_token=ACCESS, previous=login)
+    assert changed.value.detail == "refresh changed sub"
