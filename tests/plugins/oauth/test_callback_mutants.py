@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from authplug_oauth.callback import safe_error_code
+from authplug.request import AuthRequest
+from authplug_oauth.callback import callback_parameters, safe_error_code
+from authplug_oauth.errors import OAuthLoginError
 
 
 @pytest.mark.parametrize(
@@ -26,3 +28,36 @@ def test_a_plain_error_code_is_kept(code: str) -> None:
 )
 def test_anything_else_is_unknown(code: str) -> None:
     assert safe_error_code(code) == "unknown"
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [FORM, f"{FORM}; charset=UTF-8", f"{FORM} ; charset=utf-8; x=1", FORM.upper()],
+    ids=["plain", "charset", "two-parameters", "upper-case"],
+)
+def test_a_form_post_callback_with_content_type_parameters(content_type: str) -> None:
+    request = AuthRequest(
+        method="POST",
+        path="/auth/callback",
+        headers=((b"content-type", content_type.encode()),),
+        body=b"code=c-1&state=s-1",
+    )
+    assert callback_parameters(request, form_post=True) == {"code": "c-1", "state": "s-1"}
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", f"multipart/form-data; x={FORM}", ""], ids=str
+)
+def test_a_form_post_callback_of_another_type_is_refused(content_type: str) -> None:
+    request = AuthRequest(
+        method="POST",
+        path="/auth/callback",
+        headers=((b"content-type", content_type.encode()),),
+        body=b"code=c-1&state=s-1",
+    )
+    with pytest.raises(OAuthLoginError) as caught:
+        callback_parameters(request, form_post=True)
+    assert caught.value.code == "invalid_callback"
