@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from authplug.request import AuthRequest
-from authplug_oauth.callback import callback_parameters, safe_error_code
+from authplug_oauth.callback import MAX_PARAMETER_BYTES, callback_parameters, safe_error_code
 from authplug_oauth.errors import OAuthLoginError
 
 
@@ -60,4 +60,33 @@ def test_a_form_post_callback_of_another_type_is_refused(content_type: str) -> N
     )
     with pytest.raises(OAuthLoginError) as caught:
         callback_parameters(request, form_post=True)
+    assert caught.value.code == "invalid_callback"
+
+
+def _query(raw: bytes) -> AuthRequest:
+    return AuthRequest(method="GET", path="/auth/callback", query_string=raw)
+
+
+def test_blank_values_and_bare_names_are_kept() -> None:
+    assert callback_parameters(_query(b"code=&state=s-1&flag"), form_post=False) == {
+        "code": "",
+        "state": "s-1",
+        "flag": "",
+    }
+
+
+def test_the_size_cap_is_inclusive() -> None:
+    filler = b"&x=" + b"a" * (MAX_PARAMETER_BYTES - len(b"state=s-1&x="))
+    exact = b"state=s-1" + filler
+    assert len(exact) == MAX_PARAMETER_BYTES
+    assert callback_parameters(_query(exact), form_post=False)["state"] == "s-1"
+    with pytest.raises(OAuthLoginError) as caught:
+        callback_parameters(_query(exact + b"a"), form_post=False)
+    assert caught.value.code == "invalid_callback"
+
+
+@pytest.mark.parametrize("raw", [b"code=%ff&state=s-1", b"code=\xff"], ids=["escaped", "raw"])
+def test_a_value_that_is_not_utf8_is_refused(raw: bytes) -> None:
+    with pytest.raises(OAuthLoginError) as caught:
+        callback_parameters(_query(raw), form_post=False)
     assert caught.value.code == "invalid_callback"
