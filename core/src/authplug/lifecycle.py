@@ -445,7 +445,7 @@ class Lifecycle:
         if self._is_revoked(session.sid, now):
             return SessionState.REVOKED, read, None
         user = session.user
-        if self._expiring(user, now):
+        if now >= self._refresh_due_at(user):  # tokens within refresh_margin of expiry
             return SessionState.DUE_REFRESH, read, None
         if now - session.validated_at >= self._validate_interval:
             return SessionState.DUE_VALIDATION, read, None
@@ -702,10 +702,6 @@ class Lifecycle:
         self.tracer.step("session", outcome="revoked")
         cleared = self._sessions.clear(read.chunk_count, self._flow_names(request))
         return await self._without_session(request, cleared, read.chunk_count)
-
-    def _expiring(self, user: AuthenticatedUser[Any, Any], now: float) -> bool:
-        """Whether ``auth_data["expires_at"]`` (epoch seconds) is within ``refresh_margin``."""
-        return now >= self._refresh_due_at(user)
 
     def _refresh_due_at(self, user: AuthenticatedUser[Any, Any]) -> float:
         """When ``user``'s tokens are due for refresh: ``expires_at - refresh_margin``.
