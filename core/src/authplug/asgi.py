@@ -119,7 +119,11 @@ class AuthMiddleware:
             lifecycle = self.lifecycle
             path = _app_path(scope) if scope.get("root_path") else scope["path"]
             raw_path = scope.get("raw_path")
-            known = lifecycle.remembered_kind(raw_path)
+            known = (
+                lifecycle.remembered_kind(raw_path)
+                if raw_path is not None
+                else lifecycle.remembered_path_kind(path)
+            )
             kind = known[1] if known is not None and known[0] == path else None
             if kind is None:
                 kind = lifecycle.classify(path, raw_path)

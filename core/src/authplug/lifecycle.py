@@ -326,6 +326,10 @@ class Lifecycle:
         For the hosts' hot path (a lookup without a call): the kind holds only
         when the remembered path is the request's path; otherwise, or when
         nothing is remembered, call :meth:`classify`."""
+        self.remembered_path_kind: Callable[[str], tuple[str, PathKind] | None] = (
+            self._plain_path_kinds.get
+        )
+        """:attr:`remembered_kind` for a request the host has no raw path for (keyed by path)."""
         # Stateless providers authenticate every request; debug tracing wants
         # every decision logged: both always take the full path.
         self._full_path_only = self._stateless or self.tracer.enabled

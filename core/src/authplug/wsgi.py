@@ -241,7 +241,9 @@ class AuthMiddleware:
         raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI")
         if raw_uri.__class__ is not str:
             raw_uri = None
-        known = lifecycle.remembered_kind(raw_uri)
+            known = lifecycle.remembered_path_kind(path)
+        else:
+            known = lifecycle.remembered_kind(raw_uri)
         kind = known[1] if known is not None and known[0] == path else None
         if kind is None:
             kind = lifecycle.classify(path, raw_uri)
