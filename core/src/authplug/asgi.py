@@ -133,6 +133,7 @@ class AuthMiddleware:
             if kind is PathKind.PROTECTED:
                 user = lifecycle.fast_user(scope["headers"], path)
                 if user is not None:
+                    # _attach, written out: this is every authenticated request
                     scope["authplug.user"] = user
                     state = scope.get("state")
                     if state is None:
