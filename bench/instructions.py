@@ -46,8 +46,6 @@ ROWS = {
 }
 """Headline row -> (authplug variant, floor variant); each is measured on both hosts."""
 
-ENDPOINT = "/api/me"
-
 
 async def _noop_asgi(scope: Any, receive: Any, send: Any) -> None:
     return None
@@ -115,21 +113,11 @@ def _variant(kind: str, name: str) -> tuple[Callable[[], None], Any]:
 
 
 def _asgi_request(app: Any, headers: list[tuple[bytes, bytes]]) -> Callable[[], None]:
+    from apps import _fresh, _scope
+
     def one() -> None:
-        scope = {
-            "type": "http",
-            "method": "GET",
-            "path": ENDPOINT,
-            "raw_path": ENDPOINT.encode(),
-            "root_path": "",
-            "query_string": b"",
-            "headers": [(k, bytes(memoryview(v))) for k, v in headers],
-            "scheme": "http",
-            "client": ("127.0.0.1", 50000),
-            "server": ("127.0.0.1", 8000),
-        }
         with contextlib.suppress(StopIteration):  # the app never awaits: one step ends it
-            app(scope, None, None).send(None)
+            app(_scope(_fresh(headers)), None, None).send(None)
 
     return one
 

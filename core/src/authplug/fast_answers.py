@@ -62,18 +62,13 @@ class RememberedAnswers:
         self.get = self._map.get
         """The kept answer for a key, window not checked."""
 
-    @property
-    def names(self) -> tuple[str, ...]:
-        """The header names the kept answers depend on (lower case; empty: none kept)."""
-        return self._names
-
     def key(
         self,
         headers: Sequence[tuple[bytes, bytes]],
         header: HeaderLookup | None = None,
         environ: Mapping[str, Any] | None = None,
     ) -> Hashable | None:
-        """The key of a request: its values of :attr:`names` (``None``: nothing to look up).
+        """The request's values of the headers the kept answers depend on (``None``: none).
 
         :param headers: ASGI header pairs (used when neither of the others is given).
         :param header: A header lookup (the values it returns).
