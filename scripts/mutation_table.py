@@ -102,6 +102,19 @@ def _block(lines: list[str], header: str) -> list[str]:
     return []
 
 
+def _signature(lines: list[str], header: str) -> list[str]:
+    """The ``def`` line(s) of the function whose ``def`` line contains ``header``."""
+    for index, line in enumerate(lines):
+        if header in line and line.lstrip().startswith(("def ", "async def ")):
+            depth = 0
+            for end in range(index, len(lines)):
+                depth += sum(lines[end].count(c) for c in "([{")
+                depth -= sum(lines[end].count(c) for c in ")]}")
+                if depth <= 0:
+                    return lines[index : end + 1]
+    return []
+
+
 def mutated_line(source: list[str], name: str) -> str:
     """The changed source line(s) of mutant ``name``, read from mutmut's mutants file."""
     mangled = name.rsplit(".", 1)[1]
@@ -117,6 +130,19 @@ def mutated_line(source: list[str], name: str) -> str:
         for line in difflib.unified_diff(orig, mutant, lineterm="", n=0)
         if line.startswith("-") and not line.startswith("---")
     ]
+    if not added and not removed:
+        # only the signature changed (a default value): show its changed line
+        stem = mangled.rsplit("__mutmut_", 1)[0]
+        plain = stem.split("ǁ")[-1] if "ǁ" in stem else stem.removeprefix("x_")
+        signatures = [
+            [line.replace(f"{fn}(", f"{plain}(") for line in _signature(source, f"{fn}(")]
+            for fn in (f"{stem}__mutmut_orig", mangled)
+        ]
+        added = [
+            line[1:].strip()
+            for line in difflib.unified_diff(*signatures, lineterm="", n=0)
+            if line.startswith("+") and not line.startswith("+++")
+        ]
     return " / ".join(added) if added else "(removed) " + " / ".join(removed)
 
 

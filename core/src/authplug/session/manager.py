@@ -176,9 +176,9 @@ class SessionManager:
                     and cached.read.chunk_count == scan.chunk_count
                 ):
                     return cached.read
-                if cached.read.session is None:
-                    return self._reject(scan, "error")
-                session, old_key = cached.read.session, cached.read.needs_reseal
+                # only reads that opened to a session are cached (_opened): never None
+                session = cached.read.session  # type: ignore[assignment]
+                old_key = cached.read.needs_reseal
             if not (
                 session.created_at <= now + CLOCK_SKEW
                 and session.last_seen_at <= now + CLOCK_SKEW
