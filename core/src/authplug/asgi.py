@@ -56,6 +56,9 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncRuntime", "AuthMiddleware"]
 
+_PUBLIC = PathKind.PUBLIC  # hot-path names: one global lookup each
+_PROTECTED = PathKind.PROTECTED
+
 T = TypeVar("T")
 
 Scope = MutableMapping[str, Any]
@@ -107,7 +110,11 @@ class AuthMiddleware:
     ) -> None:
         self.app = app
         self.host = host = host_or_load(host)
-        self.lifecycle = Lifecycle(host, AsyncRuntime(), clock=clock)
+        self.lifecycle = lifecycle = Lifecycle(host, AsyncRuntime(), clock=clock)
+        # a session provider's hot path skips fast_user's provider-kind test
+        self._fast_user = (
+            lifecycle.fast_user if lifecycle.fast_path_reads_headers else lifecycle.session_user
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection.
@@ -127,11 +134,11 @@ class AuthMiddleware:
             kind = known[1] if known is not None and known[0] == path else None
             if kind is None:
                 kind = lifecycle.classify(path, raw_path)
-            if kind is PathKind.PUBLIC:
+            if kind is _PUBLIC:
                 await self.app(scope, receive, send)
                 return
-            if kind is PathKind.PROTECTED:
-                user = lifecycle.fast_user(scope["headers"], path)
+            if kind is _PROTECTED:
+                user = self._fast_user(scope["headers"], path)
                 if user is not None:
                     # _attach, written out: this is every authenticated request
                     scope["authplug.user"] = user

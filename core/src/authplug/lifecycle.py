@@ -199,7 +199,10 @@ SessionVerdict: TypeAlias = tuple[SessionState, SessionRead, SessionData | None]
 """``(state, read, touched)``: the state, what was read, and (``RESEAL``) the touched copy."""
 
 _ABSENT = SessionRead(session=None)
-_REMEMBERED = frozenset({SessionState.VALID, SessionState.DENIED})
+# hot-path names (a module global is one lookup; ``SessionState.VALID`` is two)
+_VALID = SessionState.VALID
+_DENIED = SessionState.DENIED
+_NEVER = math.inf
 _STATE_OF_OUTCOME = {"expired": SessionState.EXPIRED}
 
 
@@ -456,8 +459,8 @@ class Lifecycle:
         if read.needs_reseal or now - session.last_seen_at >= self._touch_after:
             return SessionState.RESEAL, read, self._sessions.touch(session, now)
         if self._has_rules and self._access.decide(path, user) is Decision.DENY:
-            return SessionState.DENIED, read, None
-        return SessionState.VALID, read, None
+            return _DENIED, read, None
+        return _VALID, read, None
 
     def refuse_path(self, request: AuthRequest) -> Respond:
         """The 400 for a ``REFUSED`` path, before any session or access decision."""
@@ -482,12 +485,12 @@ class Lifecycle:
         :param headers: ASGI-style header pairs (only ``cookie`` ones are read).
         :param path: The path inside the application, for access rules.
         """
-        if self._full_path_only:
-            return None
         cookie: bytes | None = None
         for name, value in headers:
             if name == b"cookie":
                 if cookie is not None:  # several Cookie headers (HTTP/2): judged together
+                    if self._full_path_only:
+                        return None
                     return self._judge(headers, None, path, self._clock())
                 cookie = value
         if cookie is None:
@@ -532,13 +535,13 @@ class Lifecycle:
         """Ask :meth:`classify_session`; remember a valid session under ``cookie``."""
         state, read, _ = self.classify_session(headers, path, now)
         session = read.session
-        if session is None or state not in _REMEMBERED:
+        if session is None or (state is not _VALID and state is not _DENIED):
             return None
         if cookie is not None and self._verdicts is not None:
             earliest, until = self._valid_window(session)
             if earliest <= now < until:
                 self._verdicts.put(cookie, ValidVerdict(session.user, session.sid, earliest, until))
-        return session.user if state is SessionState.VALID else None
+        return session.user if state is _VALID else None
 
     def _valid_window(self, session: SessionData) -> tuple[float, float]:
         """``[earliest, until)``: when :meth:`classify_session` keeps saying ``session`` is valid.
@@ -713,17 +716,14 @@ class Lifecycle:
         Never (``inf``) without an ``auth_data["expires_at"]`` that reads as a number.
         """
         auth_data = user.auth_data
-        if not auth_data:
-            return math.inf
-        raw = auth_data.get("expires_at")
+        raw = auth_data.get("expires_at") if auth_data else None
         if raw is None:
-            return math.inf
+            return _NEVER
         try:
-            expires_at = float(raw)
+            due = float(raw) - self._refresh_margin
         except ValueError:
-            return math.inf
-        due = expires_at - self._refresh_margin
-        return math.inf if math.isnan(due) else due
+            return _NEVER
+        return due if due == due else _NEVER  # NaN is never equal to itself
 
     def _admit(
         self,

@@ -20,7 +20,15 @@ from typing import NamedTuple
 from authplug.errors import SessionTooLargeError
 from authplug.session.cookie_header import find_cookies
 
-__all__ = ["COUNT_PREFIX_RESERVE", "MAX_CHUNK_LENGTH", "ChunkScan", "read_chunks", "split_value"]
+__all__ = [
+    "COUNT_PREFIX_RESERVE",
+    "MAX_CHUNK_LENGTH",
+    "ChunkScan",
+    "quick_scan",
+    "read_chunks",
+    "scan_chunks",
+    "split_value",
+]
 
 MAX_CHUNK_LENGTH = 4096
 """Longest chunk value accepted on read (a browser never sends more per cookie)."""
@@ -68,9 +76,10 @@ def _index(suffix: bytes) -> int | None:
 _SINGLE = b"0=1~"
 _BLANKS = (0x20, 0x09)
 _SEMICOLON = 0x3B
+_USUAL_SEPARATOR = b"; "
 
 
-def _single_chunk(
+def quick_scan(
     headers: Sequence[tuple[bytes, bytes]], prefix: bytes, max_chunks: int
 ) -> ChunkScan | None:
     """The common cases in one pass: no chunk at all, or exactly one clean ``<name>.0=1~...``.
@@ -92,11 +101,14 @@ def _single_chunk(
             continue
         if found is not None:
             return None
-        before = hit
-        while before and header[before - 1] in _BLANKS:
-            before -= 1
+        if hit and not (hit > 1 and header.startswith(_USUAL_SEPARATOR, hit - 2)):
+            before = hit  # not the usual "; name" spelling: walk back over blanks to a ";"
+            while before and header[before - 1] in _BLANKS:
+                before -= 1
+            if before and header[before - 1] != _SEMICOLON:
+                return None
         start = hit + len(prefix)
-        if (before and header[before - 1] != _SEMICOLON) or header[start : start + 4] != _SINGLE:
+        if not header.startswith(_SINGLE, start):
             return None
         end = header.find(b";", start)
         if end < 0:
@@ -115,8 +127,14 @@ def read_chunks(
     headers: Sequence[tuple[bytes, bytes]], base_name: bytes, max_chunks: int
 ) -> ChunkScan:
     """Find and reassemble the chunks of ``base_name`` in the request's Cookie headers."""
-    prefix = base_name + b"."
-    quick = _single_chunk(headers, prefix, max_chunks)
+    return scan_chunks(headers, base_name + b".", max_chunks)
+
+
+def scan_chunks(
+    headers: Sequence[tuple[bytes, bytes]], prefix: bytes, max_chunks: int
+) -> ChunkScan:
+    """:func:`read_chunks` with the cookie name prefix (``base_name + b"."``) given."""
+    quick = quick_scan(headers, prefix, max_chunks)
     if quick is not None:
         return quick
     found, overflow = find_cookies(headers, prefix, max_suffix=_MAX_INDEX_DIGITS, limit=_SCAN_LIMIT)

@@ -22,7 +22,7 @@ from authplug.config import AuthplugConfig
 from authplug.models import AuthenticatedUser
 from authplug.results import ResponseCookie
 from authplug.session.cache import Opened, OpenedSessionCache
-from authplug.session.chunks import ChunkScan, read_chunks, split_value
+from authplug.session.chunks import ChunkScan, quick_scan, scan_chunks, split_value
 from authplug.session.codec import SessionCodec
 from authplug.session.cookie_policy import CookiePolicy
 from authplug.session.flow import FlowTransactions, scan_flow_cookies
@@ -98,8 +98,10 @@ class SessionManager:
         "_absolute",
         "_budgets",
         "_cache",
+        "_chunk_prefix",
         "_flow_lifetime",
         "_idle",
+        "_max_chunks",
         "_name_bytes",
         "_probe_budgets",
         "_session_codec",
@@ -133,6 +135,8 @@ class SessionManager:
         self._budgets = tuple(
             self.policy.chunk_value_budget(i) for i in range(config.max_cookie_chunks)
         )
+        self._max_chunks = len(self._budgets)
+        self._chunk_prefix = self._name_bytes + b"."
         self._probe_budgets = tuple(
             self.policy.chunk_value_budget(i) for i in range(_SIZE_PROBE_CHUNKS)
         )
@@ -150,7 +154,9 @@ class SessionManager:
         """
         scan: ChunkScan | None = None
         try:
-            scan = read_chunks(headers, self._name_bytes, len(self._budgets))
+            scan = quick_scan(headers, self._chunk_prefix, self._max_chunks) or scan_chunks(
+                headers, self._chunk_prefix, self._max_chunks
+            )
             if scan.value is None:
                 if scan.malformed:
                     return self._reject(scan, "malformed")
@@ -179,20 +185,18 @@ class SessionManager:
                 # only reads that opened to a session are cached (_opened): never None
                 session = cached.read.session  # type: ignore[assignment]
                 old_key = cached.read.needs_reseal
+            created_at, last_seen_at = session.created_at, session.last_seen_at
+            ahead = now + CLOCK_SKEW
             if not (
-                session.created_at <= now + CLOCK_SKEW
-                and session.last_seen_at <= now + CLOCK_SKEW
-                and session.validated_at <= now + CLOCK_SKEW
+                created_at <= ahead and last_seen_at <= ahead and session.validated_at <= ahead
             ):
                 return self._reject(scan, "future")
-            if not (
-                now - session.last_seen_at <= self._idle
-                and now - session.created_at <= self._absolute
-            ):
+            if not (now - last_seen_at <= self._idle and now - created_at <= self._absolute):
                 return self._reject(scan, "expired")
             # (session, clear, needs_reseal, chunk_count, outcome), built without
-            # SessionRead's Python-level __new__: this is the hot path
-            return _new_read(SessionRead, (session, (), old_key, scan.chunk_count, "valid"))
+            # SessionRead's Python-level __new__: this is the hot path; the scan
+            # of a value has at least one index (chunk_count, without the call)
+            return _new_read(SessionRead, (session, (), old_key, scan.indices[-1] + 1, "valid"))
         except Exception:  # a hostile cookie is "no session", never a 500
             return self._reject(scan, "error")
 
