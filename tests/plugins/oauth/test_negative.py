@@ -402,8 +402,10 @@ async def test_token_endpoint_500(app: Any, kit: Any) -> None:
 
 
 async def test_token_endpoint_hanging_past_the_timeout(make_app: Any, idp: Any, kit: Any) -> None:
-    app = make_app(timeout=0.5)
-    idp.answers["/token"] = kit.Answer(200, b"{}", delay=3)
+    # a timeout a busy CI machine still meets for the calls that do answer
+    # (discovery, JWKS), against a token endpoint that answers far later
+    app = make_app(timeout=2.0)
+    idp.answers["/token"] = kit.Answer(200, b"{}", delay=30)
     refused(app, await login_with(app), status=503)
 
 

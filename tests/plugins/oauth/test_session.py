@@ -79,7 +79,7 @@ async def test_unreachable_idp_keeps_the_session_and_warns(
     make_app: Any, idp: Any, kit: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     idp.expires_in = 30
-    app = make_app(timeout=0.5)
+    app = make_app(timeout=2.0)  # ample for the answering IdP on a busy CI machine
     await app.login()
     idp.answers["/token"] = kit.Answer(503, b"down", "text/plain")
     with caplog.at_level(logging.WARNING, logger="authplug_oauth"):
