@@ -213,12 +213,14 @@ MUTATION_TARGETS: dict[str, list[str]] = {
     "authplug/session/*.py": [_SESSION, _LIFECYCLE, "tests/core/hosts/test_cookie_attacks.py"],
     "authplug/fast_answers.py": [
         "tests/core/lifecycle/test_remembered_answers.py",
+        "tests/core/lifecycle/test_fast_answers_mutants.py",
         "tests/plugins/jwt/test_remembered.py",
         "tests/core/lifecycle/test_stateless_fast_path.py",
     ],
     "authplug/bounded_map.py": [
         "tests/core/lifecycle/test_remembered_verdicts.py",
         "tests/core/lifecycle/test_remembered_answers.py",
+        "tests/core/lifecycle/test_fast_answers_mutants.py",
     ],
     "authplug/revocation.py": ["tests/core/lifecycle/test_revo*.py", _LIFECYCLE, _SESSION],
     "authplug/logout.py": [

@@ -15,8 +15,9 @@ window, asks the provider again.
 * Keys are the raw values as the host has them: ``bytes`` from ASGI (the
   first header of that name, as the provider's lookup saw it), ``str`` from
   WSGI (read from the environ as its lookup reads it,
-  :mod:`authplug.environ_headers`); one host kind per
-  :class:`~authplug.lifecycle.Lifecycle`, so they never mix.
+  :mod:`authplug.environ_headers`; a value that is not exactly a ``str``
+  is read as absent, so an answer for it alone is not kept); one host kind
+  per :class:`~authplug.lifecycle.Lifecycle`, so they never mix.
 * Bounded in entries (``session_cache_size``) and in key length
   (:data:`MAX_KEY_LENGTH`); off when ``session_cache_size`` is 0.
 """
@@ -77,7 +78,8 @@ class RememberedAnswers:
         if environ is not None:
             if len(self._environ_names) == 1:
                 value = environ.get(self._environ_names[0])
-                return value if isinstance(value, str) else None
+                # exactly str, as the WSGI host's own lookup of a kept answer takes it
+                return value if value.__class__ is str else None
             return tuple(_str_or_none(environ.get(name)) for name in self._environ_names)
         if header is not None:
             if len(self._names) == 1:
@@ -101,19 +103,18 @@ class RememberedAnswers:
         """The user kept for this request's header values, when its window holds now.
 
         The request as :meth:`key` takes it. A kept answer whose window has
-        passed (or not begun) is dropped. The usual case (one header, from an
-        environ or ASGI pairs) is written out here: this runs on every request.
+        passed (or not begun) is dropped. The usual ASGI case (one header, from
+        the pairs) is written out here: this runs on every request. (The WSGI
+        host's usual case, one header from the environ, is written out in
+        :meth:`Lifecycle.fast_user <authplug.lifecycle.Lifecycle.fast_user>`
+        with :attr:`environ_key` and :attr:`get`.)
         """
         names = self._names
         key: Hashable | None
-        if len(names) != 1 or header is not None:
+        if len(names) != 1 or header is not None or environ is not None:
             if not names:
                 return None
             key = self.key(headers, header, environ)
-        elif environ is not None:
-            key = environ.get(self._environ_names[0])
-            if not isinstance(key, str):
-                return None
         else:
             key = None
             first = self._first
