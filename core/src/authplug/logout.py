@@ -118,7 +118,6 @@ class Logout:
         "_hooks",
         "_responses",
         "_revocation",
-        "_runtime",
         "_sessions",
         "_store_calls",
         "_tracer",
@@ -128,7 +127,6 @@ class Logout:
     def __init__(self, host: Host, hooks: HookCalls, runtime: Runtime) -> None:
         self._sessions = host.sessions
         self._hooks = hooks
-        self._runtime = runtime
         self._revocation = host.revocation
         self._store_calls = StoreCalls(
             host.store, runtime.run_blocking, event_loop=runtime.event_loop

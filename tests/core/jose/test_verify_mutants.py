@@ -5,7 +5,9 @@ a broken or stricter one may) must count as a failed key, never end the
 search with the token accepted; the verified token names its algorithm; a token without ``nbf`` or
 ``iat`` has a window open at the start; a segment outside base64url is
 ``malformed_token``; RSA exponents and EC curves and coordinates are checked
-exactly.
+exactly; a token typed as an access token (bare or as a media type) with a
+nonce is refused even when other types are accepted; and a JWKS fetch that
+another request made meanwhile is not made again.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from jose.backends.base import Key
 from authplug.jose.claims import ClaimRules
 from authplug.jose.compact import b64url_decode
 from authplug.jose.errors import TokenRejectedError
+from authplug.jose.jwks import RemoteJwks
 from authplug.jose.keys import (
     KeySet,
     UnusableKeyError,
@@ -28,7 +31,7 @@ from authplug.jose.keys import (
     keys_from_jwk,
     keys_from_secret,
 )
-from authplug.jose.verify import TokenVerifier
+from authplug.jose.verify import ParsedToken, TokenVerifier
 
 NOW = 1_700_000_000
 ISSUER = "https://issuer.example"
@@ -177,3 +180,68 @@ def test_jwk_members_that_restrict_use(jose: Any, extra: dict[str, Any], usable:
     else:
         with pytest.raises(UnusableKeyError):
             keys_from_jwk(jwk, frozenset({"RS256"}))
+
+
+def _typed_verifier(keys: KeySet, accepted: set[str], remote: RemoteJwks | None) -> TokenVerifier:
+    return TokenVerifier(
+        allowed=frozenset({"ES256"}),
+        static_keys=keys,
+        remote=remote,
+        rules=ClaimRules.build(
+            issuers=[ISSUER],
+            audiences=["api"],
+            additional_audiences=[],
+            leeway=0,
+            max_age=None,
+            required=[],
+        ),
+        accepted_types=frozenset(accepted),
+        require_type=False,
+        max_token_bytes=8192,
+        clock=lambda: float(NOW),
+    )
+
+
+@pytest.mark.parametrize("typ", ["at+jwt", "application/AT+JWT"], ids=["bare", "media-type"])
+def test_an_access_token_with_a_nonce_is_refused_beside_other_types(jose: Any, typ: str) -> None:
+    """RFC 9068: a token typed as an access token carries no nonce, whatever else is accepted."""
+    keys = KeySet(keys_from_jwk(jose.public_jwk(jose.keys.p256), frozenset({"ES256"})))
+    verifier = _typed_verifier(keys, {"at+jwt", "jwt"}, None)
+    sign = jose.ec_signer(jose.keys.p256, hashes.SHA256)
+    token = jose.mint({"alg": "ES256", "typ": typ}, {**CLAIMS, "nonce": "n-1"}, sign)
+    assert verifier.parse(token).typ == "at+jwt"
+    with pytest.raises(TokenRejectedError) as caught:
+        verifier.verify(token)
+    assert caught.value.code == "nonce_in_access_token"
+    plain = jose.mint({"alg": "ES256", "typ": "JWT"}, {**CLAIMS, "nonce": "n-1"}, sign)
+    assert verifier.parse(plain).typ == "jwt"
+    assert verifier.verify(plain).claims["nonce"] == "n-1"
+
+
+@pytest.mark.anyio
+async def test_a_fetch_another_request_already_made_is_not_made_again(
+    jose: Any, loopback: Any
+) -> None:
+    """Two tokens parsed before the first fetch: completing the second fetches nothing more."""
+    server = loopback()
+    server.documents["/jwks"] = {"keys": [jose.public_jwk(jose.keys.p256, kid="k1")]}
+    remote = RemoteJwks(
+        server.url_for("/jwks"),
+        allowed=frozenset({"ES256"}),
+        ttl=600.0,
+        refetch_interval=60.0,
+        timeout=5.0,
+        max_bytes=65536,
+    )
+    verifier = _typed_verifier(KeySet([]), {"jwt"}, remote)
+    sign = jose.ec_signer(jose.keys.p256, hashes.SHA256)
+    first, second = (
+        verifier.attempt(jose.mint({"alg": "ES256", "kid": "k1"}, {**CLAIMS, "sub": sub}, sign))
+        for sub in ("u1", "u2")
+    )
+    assert isinstance(first, ParsedToken)
+    assert isinstance(second, ParsedToken)
+    assert (await verifier.complete_async(first)).claims["sub"] == "u1"
+    assert (await verifier.complete_async(second)).claims["sub"] == "u2"
+    assert remote.fetch_count == 1
+    assert server.requests == ["/jwks"]

@@ -9,16 +9,21 @@ deletes the flow cookie of a login left half-way.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
 
+from authplug.asgi import AuthMiddleware
 from authplug.errors import ProviderUnavailableError
 from authplug.hookspecs import hookimpl
+from authplug.models import ToolUserView
 from authplug.request import AuthRequest
 from authplug.results import Redirect, ResponseCookie
+from authplug.stores.base import AsyncUserStore, UserRecord
+from authplug.stores.memory import MemoryUserStore
 
 pytestmark = pytest.mark.anyio
 
@@ -185,3 +190,57 @@ async def test_a_relative_provider_logout_location_keeps_the_mount_prefix(
         response = await client.post("/app/auth/logout", data={"csrf_token": token})
     assert response.status_code == 302
     assert response.headers["location"] == "/app/auth/test/page"
+
+
+class AsyncFaceStore(MemoryUserStore):
+    """The memory store with the async face too, noting which face each revocation call used."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.faces: list[str] = []
+
+    def revoke_session(self, sid: str, until: datetime) -> None:
+        self.faces.append("revoke_session")
+        super().revoke_session(sid, until)
+
+    def is_session_revoked(self, sid: str, now: datetime) -> bool:
+        self.faces.append("is_session_revoked")
+        return super().is_session_revoked(sid, now)
+
+    async def arecord_login(self, user: ToolUserView, now: datetime) -> None:
+        MemoryUserStore.record_login(self, user, now)
+
+    async def aupdate(self, user: ToolUserView, now: datetime) -> None:
+        MemoryUserStore.update(self, user, now)
+
+    async def aget(self, user_id: str) -> UserRecord | None:
+        return MemoryUserStore.get(self, user_id)
+
+    async def arevoke_session(self, sid: str, until: datetime) -> None:
+        self.faces.append("arevoke_session")
+        MemoryUserStore.revoke_session(self, sid, until)
+
+    async def ais_session_revoked(self, sid: str, now: datetime) -> bool:
+        self.faces.append("ais_session_revoked")
+        return MemoryUserStore.is_session_revoked(self, sid, now)
+
+    async def aclaim_once(self, key: str, until: datetime, now: datetime) -> bool:
+        return MemoryUserStore.claim_once(self, key, until, now)
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_under_asgi_logout_awaits_the_stores_async_face(
+    provider: Any, keys: list[str], clock: Any, kit: ModuleType, app_factory: Any
+) -> None:
+    """No worker thread per store call on the event loop: the async methods are awaited."""
+    store = AsyncFaceStore()
+    assert isinstance(store, AsyncUserStore)
+    host = kit.make_host(provider, kit.make_config(keys), store)
+    app = AuthMiddleware(app_factory(), host=host, clock=clock)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://app.example") as client:
+        await kit.login(client, "alice")
+        assert (await _sign_out(client)).status_code == 303
+    assert store.faces == ["ais_session_revoked", "arevoke_session"]
