@@ -186,7 +186,9 @@ def bench(session: nox.Session) -> None:
 # order, stopping at the first failure. See docs/testing.md.
 _LIFECYCLE = "tests/core/lifecycle"
 _SESSION = "tests/core/session"
+_SESSION_REST = [_SESSION, _LIFECYCLE, "tests/core/hosts/test_cookie_attacks.py"]
 _JOSE = ["tests/core/jose", "tests/plugins/jwt"]
+_OAUTH = "tests/plugins/oauth"
 _SAML = [
     "tests/plugins/saml/test_attacks.py",
     "tests/plugins/saml/test_*_mutants.py",
@@ -210,7 +212,22 @@ MUTATION_TARGETS: dict[str, list[str]] = {
         "tests/core/hosts/test_path_confusion.py",
         _LIFECYCLE,
     ],
-    "authplug/session/*.py": [_SESSION, _LIFECYCLE, "tests/core/hosts/test_cookie_attacks.py"],
+    # each session module's own test files first (test_chunks*.py for chunks.py, ...)
+    **{
+        f"authplug/session/{module}.py": [f"{_SESSION}/test_{module}*.py", *_SESSION_REST]
+        for module in (
+            "cache",
+            "chunks",
+            "codec",
+            "cookie_header",
+            "cookie_policy",
+            "flow",
+            "keyring",
+            "manager",
+            "payload",
+        )
+    },
+    "authplug/session/*.py": _SESSION_REST,
     "authplug/fast_answers.py": [
         "tests/core/lifecycle/test_remembered_answers.py",
         "tests/core/lifecycle/test_fast_answers_mutants.py",
@@ -232,11 +249,15 @@ MUTATION_TARGETS: dict[str, list[str]] = {
     "authplug/jose/compact.py": _JOSE,
     "authplug/jose/verify.py": _JOSE,
     "authplug/jose/keys.py": _JOSE,
-    "authplug_oauth/id_token.py": ["tests/plugins/oauth"],
-    "authplug_oauth/callback.py": ["tests/plugins/oauth"],
-    "authplug_oauth/pkce.py": ["tests/plugins/oauth"],
-    "authplug_saml/assertion_checks.py": _SAML,
-    "authplug_saml/replay.py": _SAML,
+    "authplug_oauth/id_token.py": ["tests/plugins/oauth/test_id_token*_mutants.py", _OAUTH],
+    "authplug_oauth/callback.py": ["tests/plugins/oauth/test_callback*_mutants.py", _OAUTH],
+    "authplug_oauth/pkce.py": ["tests/plugins/oauth/test_pkce*_mutants.py", _OAUTH],
+    "authplug_saml/assertion_checks.py": [
+        "tests/plugins/saml/test_assertion_checks_mutants.py",
+        "tests/plugins/saml/test_parse_instant_mutants.py",
+        *_SAML,
+    ],
+    "authplug_saml/replay.py": ["tests/plugins/saml/test_replay_mutants.py", *_SAML],
 }
 # In-process tests only: real servers, browsers, Node peers and CLI subprocesses
 # cannot run in mutmut's forked workers or would import the unmutated code, and

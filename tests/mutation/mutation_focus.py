@@ -16,10 +16,12 @@ never better than the full run's: a survivor it reports is one the module's own
 tests miss.
 
 Outside a mutant run (mutmut's stats, clean and forced-fail runs) it does
-nothing to the selection. Two things keep every run short, in all of them:
+nothing to the selection. Three things keep every run short, in all of them:
 
 * Hypothesis runs its usual examples but does not shrink a failure (a failing
   example is a killed mutant; shrinking it took half a minute).
+* A PEM private key is parsed once per process: pysaml2 reloads the SP key
+  for every provider and signxml the IdP key for every signature.
 * Each test session gets the same sequence of RSA keys as the previous session
   in this process (the n-th RSA-2048 key asked for is the same key every
   time): keys stay distinct within a session, but mutmut's workers, forked
@@ -78,6 +80,35 @@ class _KeyPool:
 
 
 _POOL = _KeyPool()
+_INSTALLED: list[bool] = []
+
+
+def _remember_loaded_keys() -> None:
+    """Parse each PEM private key once per process (the SAML tests reload theirs constantly).
+
+    pysaml2 loads the SP key from its file whenever a provider is built, and
+    signxml parses the IdP key for every signature: an RSA key's consistency
+    check makes that most of a SAML test's own time. A key object is
+    immutable and the same PEM always gives the same key, so the parsed key
+    is handed out again (errors are not remembered: a bad PEM still raises).
+    """
+    from cryptography.hazmat.primitives import serialization
+
+    load = serialization.load_pem_private_key
+    parsed: dict[tuple[bytes, bytes | None, tuple[tuple[str, Any], ...]], Any] = {}
+
+    def load_once(data: bytes, password: bytes | None = None, **options: Any) -> Any:
+        key = (bytes(data), password, tuple(sorted(options.items())))
+        if key not in parsed:
+            parsed[key] = load(data, password, **options)
+        return parsed[key]
+
+    serialization.load_pem_private_key = load_once  # type: ignore[assignment]
+    try:
+        import signxml.signer
+    except ImportError:  # pragma: no cover - the SAML tests' signer is a test dependency
+        return
+    signxml.signer.load_pem_private_key = load_once  # type: ignore[assignment]
 
 
 def _module_path(mutant: str) -> str:
@@ -107,35 +138,134 @@ def _rank(nodeid: str, entries: list[str]) -> int | None:
     return None
 
 
-def _ordered(nodeids: list[str], entries: list[str]) -> list[str]:
-    ranked = [(rank, nodeid) for nodeid in nodeids if (rank := _rank(nodeid, entries)) is not None]
-    return [nodeid for _, nodeid in sorted(ranked, key=lambda pair: pair[0])]
+def _groups(nodeids: list[str], entries: list[str]) -> list[list[str]]:
+    """The module's tests in run order, one group per test file.
+
+    Files of an earlier entry come first; within an entry, the file holding
+    the earliest test of mutmut's fastest-first list; within a file, mutmut's
+    order. Tests no entry matches are dropped.
+    """
+    files: dict[str, list[str]] = {}
+    ranks: dict[str, tuple[int, int]] = {}
+    for position, nodeid in enumerate(nodeids):
+        rank = _rank(nodeid, entries)
+        if rank is None:
+            continue
+        path = nodeid.split("::", 1)[0]
+        files.setdefault(path, []).append(nodeid)
+        ranks.setdefault(path, (rank, position))
+    return [files[path] for path in sorted(files, key=ranks.__getitem__)]
+
+
+_LATER = pytest.StashKey[list[list[str]]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Collect only the module's tests (collection is most of a short run's time)."""
+    """Collect only the module's first test file; the later ones when they are reached."""
     settings.load_profile("mutate")
-    if not _POOL.made:
+    if not _INSTALLED:
+        _INSTALLED.append(True)
         _POOL.install()
+        _remember_loaded_keys()
     _POOL.used.clear()
     entries = _entries(os.environ.get("MUTANT_UNDER_TEST", ""))
     if entries is None:
         return
-    kept = _ordered(list(config.args), entries)
-    if kept:
-        config.args[:] = kept
+    groups = _groups(list(config.args), entries)
+    if groups:
+        config.args[:] = groups[0]
+        config.stash[_LATER] = groups[1:]
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the module's tests in entry order; deselect the rest."""
+    """Keep the module's tests only, in the order of the arguments."""
     entries = _entries(os.environ.get("MUTANT_UNDER_TEST", ""))
     if entries is None:
         return
-    order = {nodeid: index for index, nodeid in enumerate(_ordered(list(config.args), entries))}
+    order = {nodeid: index for index, nodeid in enumerate(config.args)}
     keep = [item for item in items if _rank(item.nodeid, entries) is not None]
     dropped = [item for item in items if _rank(item.nodeid, entries) is None]
-    keep.sort(key=lambda item: (_rank(item.nodeid, entries), order.get(item.nodeid, len(order))))
+    keep.sort(key=lambda item: order.get(item.nodeid, len(order)))
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     items[:] = keep
+
+
+def _run(session: pytest.Session, items: list[pytest.Item]) -> None:
+    """pytest's own loop over ``items`` (the last one tears every fixture down)."""
+    for index, item in enumerate(items):
+        nextitem = items[index + 1] if index + 1 < len(items) else None
+        item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+        if session.shouldfail:
+            raise session.Failed(session.shouldfail)
+        if session.shouldstop:
+            raise session.Interrupted(session.shouldstop)
+
+
+class _Tree:
+    """The collection tree of this session, grown one test file at a time.
+
+    pytest binds a conftest's fixtures to the directory node that first
+    collected it, so a later file is collected under the very same directory
+    nodes (a fresh ``perform_collect`` would make new ones, blind to them).
+    """
+
+    def __init__(self, session: pytest.Session) -> None:
+        self.session = session
+        self.known: dict[Path, pytest.Collector] = {}
+        for item in session.items:
+            for node in item.listchain():
+                if isinstance(node, pytest.Directory | pytest.File):
+                    self.known.setdefault(node.path, node)
+
+    def node(self, path: Path) -> pytest.Collector | None:
+        if path in self.known:
+            return self.known[path]
+        if path.parent == path:
+            return None
+        parent = self.node(path.parent)
+        if parent is None:
+            return None
+        report = self.session._collect_one_node(parent, handle_dupes=False)[0]
+        for child in report.result if report.passed else ():
+            if isinstance(child, pytest.Collector):
+                self.known.setdefault(child.path, child)
+        return self.known.get(path)
+
+    def items(self, group: list[str]) -> list[pytest.Item]:
+        """The items named by ``group`` (one file), in its order."""
+        config = self.session.config
+        module = self.node(config.rootpath / group[0].split("::", 1)[0])
+        if module is None:
+            raise self.session.Interrupted(f"cannot collect {group[0]}")
+        wanted = {nodeid: index for index, nodeid in enumerate(group)}
+        found = [item for item in self.session.genitems(module) if item.nodeid in wanted]
+        if self.session.testsfailed:
+            raise self.session.Interrupted(f"{self.session.testsfailed} errors during collection")
+        if len(found) != len(wanted):  # never run fewer tests than mutmut asked for
+            missing = sorted(set(wanted) - {item.nodeid for item in found})
+            raise self.session.Interrupted(f"not found: {', '.join(missing)}")
+        config.args[:] = group
+        config.hook.pytest_collection_modifyitems(session=self.session, config=config, items=found)
+        return found
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """Run the first file's tests, then collect and run each later file, until one fails.
+
+    A mutant is usually killed by its module's first test file: collecting
+    every file up front (a few dozen for a function every request goes
+    through) was most of a killed mutant's time.
+    """
+    later = session.config.stash.get(_LATER, None)
+    if later is None or session.config.option.collectonly:
+        return None
+    if session.testsfailed:
+        raise session.Interrupted(f"{session.testsfailed} errors during collection")
+    tree = _Tree(session)
+    _run(session, list(session.items))
+    for group in later:
+        _run(session, tree.items(group))
+    return True

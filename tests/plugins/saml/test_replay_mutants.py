@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from authplug.errors import ConfigError
 from authplug.stores.memory import MemoryUserStore
 from authplug_saml.errors import SamlRejectedError
 from authplug_saml.replay import ReplayCache
@@ -33,3 +34,9 @@ def test_the_key_names_the_issuer_and_the_id() -> None:
     assert key != ReplayCache.key("https://other.example", "_abc")
     assert key != ReplayCache.key("https://idp.example", "_abd")
     assert key == ReplayCache.key("https://idp.example", "_abc")
+
+
+def test_a_store_without_claim_once_is_a_config_error() -> None:
+    """A store that cannot record one-time keys is refused when the cache is made, typed."""
+    with pytest.raises(ConfigError, match="claim_once"):
+        ReplayCache(object())  # type: ignore[arg-type]
