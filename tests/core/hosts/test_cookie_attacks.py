@@ -32,14 +32,22 @@ IDLE = 100
 ABSOLUTE = 150
 
 
-def _flask(host: Any, clock: Any) -> tuple[Flask, WsgiAuth]:
+def _flask_app() -> Flask:
     app = Flask("authplug_attack_app")
 
     @app.route("/<path:rest>", methods=["GET"])
     def whoami(rest: str) -> Any:
         return jsonify(user=request.environ["authplug.user"].user_id)
 
-    middleware = WsgiAuth(app.wsgi_app, host=host, clock=clock)
+    return app
+
+
+def _flask(host: Any, clock: Any, app: Flask | None = None) -> tuple[Flask, WsgiAuth]:
+    """A Flask app behind a fresh middleware for ``host`` (``app``: one made before, reused)."""
+    if app is None:
+        app = _flask_app()
+    inner = app.config.setdefault("authplug_attack_inner", app.wsgi_app)
+    middleware = WsgiAuth(inner, host=host, clock=clock)
     app.wsgi_app = middleware  # type: ignore[method-assign]
     return app, middleware
 
@@ -258,10 +266,11 @@ def test_a_genuine_cookie_is_accepted_by_both_targets(
 
 def test_every_cookie_attack_through_wsgi(minted: Minted, kit: ModuleType, keys: list[str]) -> None:
     problems: list[str] = []
+    flask_app = _flask_app()  # stateless; each attack gets its own host, store, clock, middleware
     for attack in attacks(minted):
         host, store, clock = _target(kit, keys)
         clock.advance(attack.advance)
-        app, middleware = _flask(host, clock)
+        app, middleware = _flask(host, clock, flask_app)
         # Called at the WSGI boundary directly: httpx's WSGI transport cannot
         # carry a non-ASCII (latin-1) Cookie header, which a real server passes.
 
