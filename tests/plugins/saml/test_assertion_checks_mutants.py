@@ -231,8 +231,20 @@ def test_an_assertion_from_another_idp_is_refused(idp: Any) -> None:
 
 def test_an_empty_issuer_is_no_issuer(idp: Any) -> None:
     """An ``<Issuer/>`` without text names no IdP, whatever the IdP's entity id is."""
-    xml = simple(idp, issuer="")
+    xml = response_xml(idp, [assertion_xml(idp, issuer="")], issuer=False)
+    assert "<saml:Issuer></saml:Issuer>" in xml
     assert refusal(xml, idp_entity_id="XXXX") == "issuer_mismatch"
+
+
+def test_an_assertion_without_issuer_is_refused(idp: Any) -> None:
+    """SAML makes the Response's Issuer optional, never the Assertion's."""
+    xml = re.sub(r"<saml:Issuer>[^<]*</saml:Issuer>", "", simple(idp))
+    assert xml.count("<saml:Issuer") == 1  # the Response's, kept
+    assert refusal(xml) == "issuer_mismatch"
+
+
+def test_a_response_without_issuer_is_accepted(idp: Any) -> None:
+    check(response_xml(idp, [assertion_xml(idp)], issuer=False))
 
 
 # -- status ----------
