@@ -491,7 +491,9 @@ class Lifecycle:
                 if cookie is not None:  # several Cookie headers (HTTP/2): judged together
                     if self._full_path_only:
                         return None
-                    return self._judge(headers, None, path, self._clock())
+                    state, read, _ = self.classify_session(headers, path, self._clock())
+                    several = read.session  # never remembered: no one header value to key it
+                    return several.user if state is _VALID and several is not None else None
                 cookie = value
         if cookie is None:
             return None
@@ -523,24 +525,14 @@ class Lifecycle:
                     return user
                 verdicts.drop(cookie)
         raw = cookie if isinstance(cookie, bytes) else cookie.encode("latin-1", "replace")
-        return self._judge(((b"cookie", raw),), cookie, path, now)
-
-    def _judge(
-        self,
-        headers: Sequence[tuple[bytes, bytes]],
-        cookie: bytes | str | None,
-        path: str,
-        now: float,
-    ) -> AuthenticatedUser[Any, Any] | None:
-        """Ask :meth:`classify_session`; remember a valid session under ``cookie``."""
-        state, read, _ = self.classify_session(headers, path, now)
+        state, read, _ = self.classify_session(((b"cookie", raw),), path, now)
         session = read.session
         if session is None or (state is not _VALID and state is not _DENIED):
             return None
-        if cookie is not None and self._verdicts is not None:
+        if verdicts is not None:  # remember the answer under this exact header value
             earliest, until = self._valid_window(session)
             if earliest <= now < until:
-                self._verdicts.put(cookie, ValidVerdict(session.user, session.sid, earliest, until))
+                verdicts.put(cookie, ValidVerdict(session.user, session.sid, earliest, until))
         return session.user if state is _VALID else None
 
     def _valid_window(self, session: SessionData) -> tuple[float, float]:
