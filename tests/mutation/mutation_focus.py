@@ -157,11 +157,8 @@ def _groups(nodeids: list[str], entries: list[str]) -> list[list[str]]:
     return [files[path] for path in sorted(files, key=ranks.__getitem__)]
 
 
-_LATER = pytest.StashKey[list[list[str]]]()
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    """Collect only the module's first test file; the later ones when they are reached."""
+    """Keys and Hypothesis settings for every run; a mutant's tests in its module's order."""
     settings.load_profile("mutate")
     if not _INSTALLED:
         _INSTALLED.append(True)
@@ -173,8 +170,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     groups = _groups(list(config.args), entries)
     if groups:
-        config.args[:] = groups[0]
-        config.stash[_LATER] = groups[1:]
+        config.args[:] = [nodeid for group in groups for nodeid in group]
 
 
 @pytest.hookimpl(trylast=True)
@@ -192,80 +188,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = keep
 
 
-def _run(session: pytest.Session, items: list[pytest.Item]) -> None:
-    """pytest's own loop over ``items`` (the last one tears every fixture down)."""
-    for index, item in enumerate(items):
-        nextitem = items[index + 1] if index + 1 < len(items) else None
-        item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
-        if session.shouldfail:
-            raise session.Failed(session.shouldfail)
-        if session.shouldstop:
-            raise session.Interrupted(session.shouldstop)
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A test that cannot find a fixture is the harness's fault, never a killed mutant.
 
-
-class _Tree:
-    """The collection tree of this session, grown one test file at a time.
-
-    pytest binds a conftest's fixtures to the directory node that first
-    collected it, so a later file is collected under the very same directory
-    nodes (a fresh ``perform_collect`` would make new ones, blind to them).
+    mutmut counts any failing exit status as a kill; a missing fixture (a
+    test collected without its conftest) would count every mutant of a
+    module as killed. Such a run ends "interrupted" instead (exit status 2),
+    which the table reports as not checked.
     """
-
-    def __init__(self, session: pytest.Session) -> None:
-        self.session = session
-        self.known: dict[Path, pytest.Collector] = {}
-        for item in session.items:
-            for node in item.listchain():
-                if isinstance(node, pytest.Directory | pytest.File):
-                    self.known.setdefault(node.path, node)
-
-    def node(self, path: Path) -> pytest.Collector | None:
-        if path in self.known:
-            return self.known[path]
-        if path.parent == path:
-            return None
-        parent = self.node(path.parent)
-        if parent is None:
-            return None
-        report = self.session._collect_one_node(parent, handle_dupes=False)[0]
-        for child in report.result if report.passed else ():
-            if isinstance(child, pytest.Collector):
-                self.known.setdefault(child.path, child)
-        return self.known.get(path)
-
-    def items(self, group: list[str]) -> list[pytest.Item]:
-        """The items named by ``group`` (one file), in its order."""
-        config = self.session.config
-        module = self.node(config.rootpath / group[0].split("::", 1)[0])
-        if module is None:
-            raise self.session.Interrupted(f"cannot collect {group[0]}")
-        wanted = {nodeid: index for index, nodeid in enumerate(group)}
-        found = [item for item in self.session.genitems(module) if item.nodeid in wanted]
-        if self.session.testsfailed:
-            raise self.session.Interrupted(f"{self.session.testsfailed} errors during collection")
-        if len(found) != len(wanted):  # never run fewer tests than mutmut asked for
-            missing = sorted(set(wanted) - {item.nodeid for item in found})
-            raise self.session.Interrupted(f"not found: {', '.join(missing)}")
-        config.args[:] = group
-        config.hook.pytest_collection_modifyitems(session=self.session, config=config, items=found)
-        return found
+    report = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(pytest.FixtureLookupError):
+        item.session.shouldstop = f"fixture lookup failed in {item.nodeid}"
+        _FIXTURE_ERRORS.append(item.nodeid)
+    return report
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtestloop(session: pytest.Session) -> bool | None:
-    """Run the first file's tests, then collect and run each later file, until one fails.
+_FIXTURE_ERRORS: list[str] = []
 
-    A mutant is usually killed by its module's first test file: collecting
-    every file up front (a few dozen for a function every request goes
-    through) was most of a killed mutant's time.
-    """
-    later = session.config.stash.get(_LATER, None)
-    if later is None or session.config.option.collectonly:
-        return None
-    if session.testsfailed:
-        raise session.Interrupted(f"{session.testsfailed} errors during collection")
-    tree = _Tree(session)
-    _run(session, list(session.items))
-    for group in later:
-        _run(session, tree.items(group))
-    return True
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Report a run with a missing fixture as interrupted (see ``pytest_runtest_makereport``)."""
+    if _FIXTURE_ERRORS:
+        _FIXTURE_ERRORS.clear()
+        session.exitstatus = pytest.ExitCode.INTERRUPTED
