@@ -24,6 +24,7 @@ __all__ = [
     "COUNT_PREFIX_RESERVE",
     "MAX_CHUNK_LENGTH",
     "ChunkScan",
+    "full_scan",
     "quick_scan",
     "read_chunks",
     "scan_chunks",
@@ -134,9 +135,11 @@ def scan_chunks(
     headers: Sequence[tuple[bytes, bytes]], prefix: bytes, max_chunks: int
 ) -> ChunkScan:
     """:func:`read_chunks` with the cookie name prefix (``base_name + b"."``) given."""
-    quick = quick_scan(headers, prefix, max_chunks)
-    if quick is not None:
-        return quick
+    return quick_scan(headers, prefix, max_chunks) or full_scan(headers, prefix, max_chunks)
+
+
+def full_scan(headers: Sequence[tuple[bytes, bytes]], prefix: bytes, max_chunks: int) -> ChunkScan:
+    """:func:`scan_chunks` without the single-chunk pass: every cookie under ``prefix``."""
     found, overflow = find_cookies(headers, prefix, max_suffix=_MAX_INDEX_DIGITS, limit=_SCAN_LIMIT)
     if not found:
         return _ABSENT

@@ -104,13 +104,13 @@ class SessionCodec:
         self._ad = b"authplug\x00" + _VERSION_BYTE + b"\x00" + purpose.encode("utf-8")
         # key id -> ((cipher, sealed with an older key), ...): one lookup per open
         primary = keyring.primary
-        openers: dict[bytes, tuple[tuple[Cipher, bool], ...]] = {}
-        for entry in keyring.entries:
-            openers[entry.key_id] = (
-                *openers.get(entry.key_id, ()),
-                (entry.cipher, entry is not primary),
+        self._openers: dict[bytes, tuple[tuple[Cipher, bool], ...]] = {
+            entry.key_id: tuple(
+                (candidate.cipher, candidate is not primary)
+                for candidate in keyring.candidates(entry.key_id)
             )
-        self._openers = openers
+            for entry in keyring.entries
+        }
 
     def seal(self, plaintext: bytes) -> str:
         """Encrypt ``plaintext`` under the newest key with a fresh random nonce."""
@@ -134,17 +134,10 @@ class SessionCodec:
                 if len(value) > self.max_length:
                     return None
                 data = value.encode("ascii")
-            size = len(data)
-            if size > self.max_length:
+            if len(data) > self.max_length:
                 return None
-            # b64url_decode, written out (this is every request of a cold session)
-            rest = size % 4
-            if rest and (rest == 1 or data[-1] not in _CANONICAL_LAST[rest]):
-                return None
-            raw = binascii.a2b_base64(
-                data.translate(_TO_STANDARD) + _PADDING[rest], strict_mode=True
-            )
-            if len(raw) < _MIN_RAW or raw[0] != FORMAT_VERSION:
+            raw = b64url_decode(data)
+            if raw is None or len(raw) < _MIN_RAW or raw[0] != FORMAT_VERSION:
                 return None
             for cipher, old_key in self._openers.get(raw[1:_NONCE_START], ()):
                 try:
