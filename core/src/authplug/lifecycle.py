@@ -25,8 +25,10 @@ answers, single-flight groups) belongs to the :class:`~authplug.host.Host`,
 created once by :func:`~authplug.host.build_host`; every lifecycle over one
 host shares it.
 
-One session decision: :meth:`Lifecycle.classify_session` is the only place
-a read session is judged (:class:`SessionState`). The synchronous fast path
+One session decision: :meth:`Lifecycle.classify_cookie` is the only place
+a read session is judged (:class:`SessionState`), given the request's Cookie
+header value (several Cookie headers are judged as one, joined with ``"; "``:
+:meth:`Lifecycle.classify_session`). The synchronous fast path
 (:meth:`Lifecycle.session_user`) and the full path (:meth:`Lifecycle.protect`)
 both call it, so a check added there holds on every path.
 
@@ -113,6 +115,7 @@ from authplug.responses import (
 )
 from authplug.results import Authenticated, Redirect, Remembered, ResponseCookie
 from authplug.return_to import safe_return_to
+from authplug.session.chunks import cookie_header
 from authplug.session.manager import SessionRead
 from authplug.session.payload import SessionData, SessionUser, as_session_user
 from authplug.session.verdicts import ValidVerdict, VerdictCache
@@ -168,7 +171,7 @@ class PathKind(enum.Enum):
 class SessionState(enum.Enum):
     """What a request's session cookie means for a protected path.
 
-    Decided by :meth:`Lifecycle.classify_session`, the one place that judges
+    Decided by :meth:`Lifecycle.classify_cookie`, the one place that judges
     a read session.
     """
 
@@ -422,28 +425,35 @@ class Lifecycle:
     def classify_session(
         self, headers: Sequence[tuple[bytes, bytes]], path: str, now: float
     ) -> SessionVerdict:
-        """The one decision about a request's session cookie, synchronous, no I/O.
-
-        Checks, in order: the Cookie header's size; whether a session opens
-        and is within its lifetimes (:meth:`SessionManager.read
-        <authplug.session.SessionManager.read>`); revocation in this process;
-        tokens due for refresh; validation due; a cookie to write again
-        (touch, older key); access rules for ``path``. The first that
-        applies decides the :class:`SessionState`.
+        """:meth:`classify_cookie` for a request's headers: its ``cookie`` headers
+        read as one (joined with ``"; "``, as RFC 9113 section 8.2.3 prescribes).
 
         :param headers: ASGI-style header pairs (only ``cookie`` ones are read).
         :param path: The path inside the application, for access rules.
         :param now: The current time, epoch seconds.
         """
-        size = 0
-        for name, value in headers:
-            if name == b"cookie":
-                size += len(value)
+        return self.classify_cookie(cookie_header(headers), path, now)
+
+    def classify_cookie(self, cookie: bytes, path: str, now: float) -> SessionVerdict:
+        """The one decision about a request's session cookie, synchronous, no I/O.
+
+        Checks, in order: the Cookie header's size; whether a session opens
+        and is within its lifetimes (:meth:`SessionManager.read_cookie
+        <authplug.session.SessionManager.read_cookie>`); revocation in this process;
+        tokens due for refresh; validation due; a cookie to write again
+        (touch, older key); access rules for ``path``. The first that
+        applies decides the :class:`SessionState`.
+
+        :param cookie: The request's Cookie header value (``b""`` when it has none).
+        :param path: The path inside the application, for access rules.
+        :param now: The current time, epoch seconds.
+        """
+        size = len(cookie)
         if size == 0:
             return SessionState.ABSENT, _ABSENT, None
         if size > MAX_COOKIE_HEADER:
             return SessionState.TOO_LARGE, _ABSENT, None
-        read = self._sessions.read(headers, now)
+        read = self._sessions.read_cookie(cookie, now)
         session = read.session
         if session is None:
             if not read.clear:
@@ -476,7 +486,7 @@ class Lifecycle:
 
         Hosts call this first for a protected path, before building an
         :class:`~authplug.request.AuthRequest` or a coroutine. It returns the
-        user only when :meth:`classify_session` says
+        user only when :meth:`classify_cookie` says
         :attr:`SessionState.VALID`. ``None`` means "not that simple": the
         host then calls :meth:`protect`, which decides every other state
         (and reads the cookie again, which happens at most about once a
@@ -525,7 +535,7 @@ class Lifecycle:
                     return user
                 verdicts.drop(cookie)
         raw = cookie if isinstance(cookie, bytes) else cookie.encode("latin-1", "replace")
-        state, read, _ = self.classify_session(((b"cookie", raw),), path, now)
+        state, read, _ = self.classify_cookie(raw, path, now)
         session = read.session
         if session is None or (state is not _VALID and state is not _DENIED):
             return None
@@ -536,7 +546,7 @@ class Lifecycle:
         return session.user if state is _VALID else None
 
     def _valid_window(self, session: SessionData) -> tuple[float, float]:
-        """``[earliest, until)``: when :meth:`classify_session` keeps saying ``session`` is valid.
+        """``[earliest, until)``: when :meth:`classify_cookie` keeps saying ``session`` is valid.
 
         Its lifetimes (:meth:`SessionManager.valid_window
         <authplug.session.SessionManager.valid_window>`), then the first of:

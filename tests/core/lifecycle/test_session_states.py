@@ -1,6 +1,6 @@
 """Every state of a read session through both hosts and both paths (issue #9, item 1).
 
-One synchronous classifier (``Lifecycle.classify_session``) judges a read
+One synchronous classifier (``Lifecycle.classify_cookie``) judges a read
 session; the fast path (``session_user``) and the full path (``protect``)
 both use it. For each state, built for real (sealed cookies, a clock, the
 revocation map, access rules), this checks through the ASGI and the WSGI
@@ -26,7 +26,7 @@ import pytest
 
 from authplug import asgi, wsgi
 from authplug.host import Host
-from authplug.lifecycle import Lifecycle, SessionState
+from authplug.lifecycle import MAX_COOKIE_HEADER, Lifecycle, SessionState
 from authplug.request import AuthRequest
 from authplug.responses import Proceed, Respond
 from authplug.session import SessionManager
@@ -260,3 +260,37 @@ def test_the_states_are_exactly_these() -> None:
         "denied",
         "valid",
     }
+
+
+@pytest.mark.parametrize("state", list(SessionState), ids=[s.value for s in SessionState])
+def test_several_cookie_headers_are_judged_as_their_join(
+    state: SessionState, hosts: Hosts, kit: ModuleType
+) -> None:
+    """HTTP/2 may send one Cookie header per cookie: they are judged as the one header
+    ``"; "`` joins them into (RFC 9113 section 8.2.3), by the same classifier, and the
+    fast path then answers as the full path."""
+    case = _build(state, hosts.host, kit, hosts.provider, hosts.clock)
+    lifecycle = hosts.asgi.lifecycle
+    now = hosts.clock()
+    split = [(b"cookie", part.encode("latin-1")) for part in case.cookie.split("; ") if part]
+    headers = [(b"accept", b"text/html"), *split, (b"x-other", b"1")]
+    several = lifecycle.classify_session(headers, case.path, now)
+    joined = lifecycle.classify_cookie(case.cookie.encode("latin-1"), case.path, now)
+    assert several[0] is joined[0] is state
+    assert several[1] == joined[1]
+    fast = lifecycle.session_user(headers, case.path)
+    assert (fast is not None) is (state is SessionState.VALID)
+
+
+def test_the_size_limit_counts_several_cookie_headers_as_their_join(hosts: Hosts) -> None:
+    """Two Cookie headers whose join is exactly the limit pass; one byte more is too large
+    (the join adds two bytes per extra header, as a proxy's joined header would have)."""
+    lifecycle = hosts.asgi.lifecycle
+    half = MAX_COOKIE_HEADER // 2 - 1
+    first, second = b"a=" + b"x" * (half - 2), b"b=" + b"y" * (half - 2)
+    assert len(first) + 2 + len(second) == MAX_COOKIE_HEADER
+    at_limit = [(b"cookie", first), (b"cookie", second)]
+    assert lifecycle.classify_session(at_limit, "/page", hosts.clock())[0] is SessionState.ABSENT
+    over = [(b"cookie", first), (b"cookie", second + b"y")]
+    assert lifecycle.classify_session(over, "/page", hosts.clock())[0] is SessionState.TOO_LARGE
+    assert lifecycle.session_user(over, "/page") is None

@@ -416,3 +416,18 @@ def test_odd_clock_values_never_yield_a_session(
 ) -> None:
     (cookie,) = cookies
     assert manager.read(header((cookie.name, cookie.value)), now_value).session is None
+
+
+def test_several_cookie_headers_read_as_their_join(
+    manager: SessionManager, three: tuple[ResponseCookie, ...], now: float
+) -> None:
+    """Several Cookie headers read exactly as the one header ``"; "`` joins them into."""
+    pairs = [(c.name, c.value) for c in three]
+    values = [f"{n}={v}".encode() for n, v in pairs]
+    headers = [(b"cookie", v) for v in values] + [(b"accept", b"*/*")]
+    assert manager.read(headers, now) == manager.read_cookie(b"; ".join(values), now)
+    # chunk 0 sent twice, once per header: malformed, as in one header
+    twice = [(b"cookie", values[0]), (b"cookie", values[0])]
+    assert manager.read(twice, now) == manager.read_cookie(values[0] + b"; " + values[0], now)
+    assert manager.read(twice, now).outcome == "malformed"
+    assert manager.read([(b"accept", b"*/*")], now) == manager.read_cookie(b"", now)

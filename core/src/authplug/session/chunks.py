@@ -24,10 +24,12 @@ __all__ = [
     "COUNT_PREFIX_RESERVE",
     "MAX_CHUNK_LENGTH",
     "ChunkScan",
+    "cookie_header",
     "full_scan",
     "quick_scan",
     "read_chunks",
     "scan_chunks",
+    "scan_cookie",
     "split_value",
 ]
 
@@ -80,48 +82,54 @@ _SEMICOLON = 0x3B
 _USUAL_SEPARATOR = b"; "
 
 
+def cookie_header(headers: Sequence[tuple[bytes, bytes]]) -> bytes:
+    """The request's Cookie header value: several ``cookie`` headers (HTTP/2 sends one
+    per cookie) joined with ``"; "`` as RFC 9113 section 8.2.3 prescribes; ``b""`` when none.
+    """
+    return b"; ".join([value for name, value in headers if name == b"cookie"])
+
+
 def quick_scan(
     headers: Sequence[tuple[bytes, bytes]], prefix: bytes, max_chunks: int
 ) -> ChunkScan | None:
-    """The common cases in one pass: no chunk at all, or exactly one clean ``<name>.0=1~...``.
+    """:func:`scan_cookie` over the request's Cookie headers (see :func:`cookie_header`)."""
+    return scan_cookie(cookie_header(headers), prefix, max_chunks)
 
-    Only answers when the result is certain: ``prefix`` occurs nowhere in the
-    Cookie headers (no session), or exactly once, at the start of a cookie,
-    as ``<name>.0=1~value`` with a value within :data:`MAX_CHUNK_LENGTH`.
+
+def scan_cookie(cookie: bytes, prefix: bytes, max_chunks: int) -> ChunkScan | None:
+    """The common cases of one Cookie header value in one pass: no chunk at all, or
+    exactly one clean ``<name>.0=1~...``.
+
+    Only answers when the result is certain: ``prefix`` occurs nowhere in
+    ``cookie`` (no session), or exactly once, at the start of a cookie, as
+    ``<name>.0=1~value`` with a value within :data:`MAX_CHUNK_LENGTH`.
     Anything else (more occurrences, blanks around ``=``, other indices,
-    oversized values) returns ``None`` and goes through the full scan.
+    oversized values) returns ``None`` and goes through :func:`full_scan`.
     """
     if max_chunks < 1:
         return None
-    found: ChunkScan | None = None
-    for header_name, header in headers:
-        if header_name != b"cookie":
-            continue
-        hit = header.find(prefix)
-        if hit < 0:
-            continue
-        if found is not None:
+    hit = cookie.find(prefix)
+    if hit < 0:
+        return _ABSENT
+    if hit and not (hit > 1 and cookie.startswith(_USUAL_SEPARATOR, hit - 2)):
+        before = hit  # not the usual "; name" spelling: walk back over blanks to a ";"
+        while before and cookie[before - 1] in _BLANKS:
+            before -= 1
+        if before and cookie[before - 1] != _SEMICOLON:
             return None
-        if hit and not (hit > 1 and header.startswith(_USUAL_SEPARATOR, hit - 2)):
-            before = hit  # not the usual "; name" spelling: walk back over blanks to a ";"
-            while before and header[before - 1] in _BLANKS:
-                before -= 1
-            if before and header[before - 1] != _SEMICOLON:
-                return None
-        start = hit + len(prefix)
-        if not header.startswith(_SINGLE, start):
-            return None
-        end = header.find(b";", start)
-        if end < 0:
-            end = len(header)
-        elif header.find(prefix, end) >= 0:  # the full scan also resumes at the ";"
-            return None
-        while header[end - 1] in _BLANKS:
-            end -= 1
-        if end - start - 2 > MAX_CHUNK_LENGTH:
-            return None
-        found = _new_scan(ChunkScan, (header[start + 4 : end], _FIRST_ONLY, False))
-    return _ABSENT if found is None else found
+    start = hit + len(prefix)
+    if not cookie.startswith(_SINGLE, start):
+        return None
+    end = cookie.find(b";", start)
+    if end < 0:
+        end = len(cookie)
+    elif cookie.find(prefix, end) >= 0:  # the full scan also resumes at the ";"
+        return None
+    while cookie[end - 1] in _BLANKS:
+        end -= 1
+    if end - start - 2 > MAX_CHUNK_LENGTH:
+        return None
+    return _new_scan(ChunkScan, (cookie[start + 4 : end], _FIRST_ONLY, False))
 
 
 def read_chunks(

@@ -22,7 +22,7 @@ from authplug.config import AuthplugConfig
 from authplug.models import AuthenticatedUser
 from authplug.results import ResponseCookie
 from authplug.session.cache import Opened, OpenedSessionCache
-from authplug.session.chunks import ChunkScan, full_scan, quick_scan, split_value
+from authplug.session.chunks import ChunkScan, cookie_header, full_scan, scan_cookie, split_value
 from authplug.session.codec import SessionCodec
 from authplug.session.cookie_policy import CookiePolicy
 from authplug.session.flow import FlowTransactions, scan_flow_cookies
@@ -149,23 +149,36 @@ class SessionManager:
     def read(self, headers: Sequence[tuple[bytes, bytes]], now: float) -> SessionRead:
         """The request's session, if it carries a valid one. Never raises.
 
-        :param headers: ASGI-style header pairs (lower-case byte names).
+        :param headers: ASGI-style header pairs (lower-case byte names);
+            several ``cookie`` headers are read as one, joined with ``"; "``.
+        :param now: Current time, epoch seconds.
+        """
+        try:
+            cookie = cookie_header(headers)
+        except Exception:  # headers a host did not give as byte pairs: "no session"
+            return self._reject(None, "error")
+        return self.read_cookie(cookie, now)
+
+    def read_cookie(self, cookie: bytes, now: float) -> SessionRead:
+        """:meth:`read` given the request's Cookie header value (``b""`` when none).
+
+        :param cookie: The Cookie header's value, as the client sent it.
         :param now: Current time, epoch seconds.
         """
         scan: ChunkScan | None = None
         try:
-            # chunks.scan_chunks, its two passes called here (one frame fewer per request)
-            scan = quick_scan(headers, self._chunk_prefix, self._max_chunks) or full_scan(
-                headers, self._chunk_prefix, self._max_chunks
+            scan = scan_cookie(cookie, self._chunk_prefix, self._max_chunks) or full_scan(
+                ((b"cookie", cookie),), self._chunk_prefix, self._max_chunks
             )
-            if scan.value is None:
+            value = scan.value
+            if value is None:
                 if scan.malformed:
                     return self._reject(scan, "malformed")
                 return _NO_SESSION
             cache = self._cache
-            cached = cache.get(scan.value) if cache is not None else None
+            cached = cache.get(value) if cache is not None else None
             if cached is None:
-                opened = self._session_codec.open(scan.value)
+                opened = self._session_codec.open(value)
                 if opened is None:
                     return self._reject(scan, "unopenable")
                 plaintext, old_key = opened
@@ -174,7 +187,7 @@ class SessionManager:
                 except ValidationError:
                     return self._reject(scan, "invalid")
                 if cache is not None:
-                    cache.put(scan.value, self._opened(session, old_key, scan.chunk_count))
+                    cache.put(value, self._opened(session, old_key, scan.chunk_count))
             else:
                 # The checks below, folded once per opened value into one window
                 # [earliest, latest]; outside it they run one by one to say why.

@@ -2,7 +2,7 @@
 
 The hot path of a session request (:meth:`Lifecycle.fast_user
 <authplug.lifecycle.Lifecycle.fast_user>`) asks the one classifier,
-:meth:`Lifecycle.classify_session <authplug.lifecycle.Lifecycle.classify_session>`,
+:meth:`Lifecycle.classify_cookie <authplug.lifecycle.Lifecycle.classify_cookie>`,
 once per Cookie header value and keeps its answer here while it cannot
 change: the classifier's answer for the same header bytes depends only on
 the time (lifetimes, refresh margin, validation interval, touch interval),
