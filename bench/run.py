@@ -99,35 +99,6 @@ def _versions() -> dict[str, str | None]:
     return found
 
 
-def cross_rows(rows: Sequence[Row]) -> list[Row]:
-    """Rows comparing figures of two cases of this run (issue #16: bearer hit vs session hit)."""
-    by_name = {r.figure: r for r in rows}
-    out: list[Row] = []
-    for kind in ("ASGI (Starlette)", "WSGI (Flask)"):
-        bearer = by_name.get(f"bearer RS256 request via {kind}, cache hit")
-        session = by_name.get(f"session request via {kind}, cache on")
-        if bearer is None or session is None or bearer.subject is None or session.subject is None:
-            continue
-        if session.subject <= 0:
-            continue
-        ratio = bearer.subject / session.subject
-        out.append(
-            Row(
-                figure=f"bearer cache hit vs session cache hit via {kind}",
-                measured="added us of the bearer RS256 cache-hit row",
-                baseline="added us of the session cache-on row (same process, own interleaving)",
-                subject=bearer.subject,
-                base=session.subject,
-                ratio=ratio,
-                target="<= 1x",
-                passed=ratio <= 1.0,
-                unit="us added",
-                headline=True,
-            )
-        )
-    return out
-
-
 def run_cases(names: Sequence[str], plan: Plan) -> list[Row]:
     """Run the named case modules in order; a crashing module becomes a skipped row."""
     rows: list[Row] = []
@@ -166,7 +137,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan = Plan.for_mode(args.quick)
     started = time.perf_counter()
     rows = run_cases(names, plan)
-    rows.extend(cross_rows(rows))
     elapsed = time.perf_counter() - started
     headline = [r for r in rows if r.headline]
     if headline:

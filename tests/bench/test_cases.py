@@ -76,8 +76,10 @@ def test_jwt_rows(tiny_plan: Any) -> None:
     assert [r.figure for r in rows if r.headline] == [
         "bearer RS256 request via ASGI (Starlette), cache off",
         "bearer RS256 request via ASGI (Starlette), cache hit",
+        "bearer cache hit vs session cache hit via ASGI (Starlette)",
         "bearer RS256 request via WSGI (Flask), cache off",
         "bearer RS256 request via WSGI (Flask), cache hit",
+        "bearer cache hit vs session cache hit via WSGI (Flask)",
     ]
 
 
