@@ -152,6 +152,8 @@ def test_a_header_the_host_did_not_give_as_bytes_is_error_and_clears_chunk_zero(
     name = manager.policy.chunk_name(0)
     for headers in ([(b"cookie", f"{name}=1~AAAA")], None, [(b"cookie",)]):
         assert manager.read(headers, now) == expected  # type: ignore[arg-type]
+    for cookie in (f"{name}=1~AAAA", None, 42):  # a value the host did not give as bytes
+        assert manager.read_cookie(cookie, now) == expected  # type: ignore[arg-type]
 
 
 # -- the same sealed value split differently ---------------------------------------------
