@@ -9,12 +9,17 @@ at a four-character boundary, exactly what a lenient decoder ignores.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import itertools
 import secrets
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from authplug.session import KeyRing, SessionCodec
-from authplug.session.codec import b64url_decode
+from authplug.session.codec import b64url_decode, b64url_encode
 
 INSERTS = {
     "plus": "++++",
@@ -80,3 +85,51 @@ def test_default_max_length_is_96_kib(codec: SessionCodec) -> None:
     assert len(over) == 96 * 1024 + 2
     assert codec.open(over) is None
     assert codec.open(over.encode("ascii")) is None
+
+
+# -- the decoder against the standard library's strict decoder -------------------------------
+
+_STANDARD = bytes.maketrans(b"-_+/=", b"+/!!!")  # base64url -> standard; "+", "/", "=" refused
+_CANONICAL_LAST = {2: b"AQgw", 3: b"AEIMQUYcgkosw048"}  # unused low bits zero (RFC 4648 3.5)
+
+
+def _reference(text: bytes) -> bytes | None:
+    """Strict unpadded base64url with the standard library only (binascii's strict mode)."""
+    rest = len(text) % 4
+    if rest == 1 or (rest and text[-1] not in _CANONICAL_LAST[rest]):
+        return None
+    try:
+        return binascii.a2b_base64(text.translate(_STANDARD) + b"=" * (-rest % 4), strict_mode=True)
+    except binascii.Error:
+        return None
+
+
+_SHORT_ALPHABET = b"AQBgw-_+/= \n!\x80\x00"
+
+
+def test_the_decoder_agrees_with_the_stdlib_on_every_input_of_up_to_four_characters() -> None:
+    """Exhaustive over characters chosen at every edge: both decode alike, or both refuse."""
+    checked = 0
+    for length in range(5):
+        for chars in itertools.product(_SHORT_ALPHABET, repeat=length):
+            text = bytes(chars)
+            assert b64url_decode(text) == _reference(text), text
+            checked += 1
+    assert checked > 50_000
+
+
+_NEAR_BASE64 = st.text(alphabet=_SHORT_ALPHABET.decode("latin-1") + "ABCxyz0189", max_size=80)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.binary(max_size=80), _NEAR_BASE64.map(lambda s: s.encode("latin-1"))))
+def test_the_decoder_agrees_with_the_stdlib_on_any_input(text: bytes) -> None:
+    assert b64url_decode(text) == _reference(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_the_encoder_writes_the_stdlib_spelling_and_decodes_back(raw: bytes) -> None:
+    encoded = b64url_encode(raw)
+    assert encoded == base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    assert b64url_decode(encoded.encode("ascii")) == raw
