@@ -160,10 +160,13 @@ def _request_rows(
 ) -> list[Row]:
     """Check each variant answers with the right user, time them all interleaved, compare.
 
-    Five variants in one run, rounds interleaved: the endpoint alone, the
-    floor, the caching floor, authplug with its opened-session cache and
-    authplug without it. The headline rows compare like with like: cache off
-    against the floor, cache on against the caching floor.
+    Six variants in one run, rounds interleaved: the endpoint alone, the
+    floor, the caching floor, authplug with its opened-session cache,
+    authplug without it, and the floor decoding base64 with pybase64 as
+    authplug does. The headline rows compare like with like: cache off
+    against the floor, cache on against the caching floor; the "same
+    decoder" row shows what authplug's checks cost beyond a floor that
+    decodes as fast as it does.
     """
     batches = {}
     for name, variant in variants.items():
@@ -193,6 +196,17 @@ def _request_rows(
             "authplug",
             "floor_cached",
             1.5,
+        ),
+        _info(
+            _added(
+                f"session request via {host_name}, cache off, same decoder",
+                f"the cache-off request above, {through}",
+                floor + ", base64 decoded with pybase64 as authplug does",
+                t,
+                "authplug_cold",
+                "floor_simd",
+                1.25,
+            )
         ),
         _info(
             _added(
@@ -236,6 +250,7 @@ def asgi_rows(w: Workload, plan: Plan) -> list[Row]:
         "authplug_cold": AuthMiddleware(app, host=_cold_host(w)),
         "authplug": AuthMiddleware(app, host=w.host),
         "floor": FloorAsgiMiddleware(app, w.raw, w.first_chunk),
+        "floor_simd": FloorAsgiMiddleware(app, w.raw.with_simd_base64(), w.first_chunk),
         "floor_cached": FloorAsgiMiddleware(app, w.raw, w.first_chunk, _floor_cache(w)),
         "alone": app,
     }
@@ -260,6 +275,7 @@ def wsgi_rows(w: Workload, plan: Plan) -> list[Row]:
         "authplug_cold": AuthMiddleware(app.wsgi_app, host=_cold_host(w)),
         "authplug": AuthMiddleware(app.wsgi_app, host=w.host),
         "floor": FloorWsgiMiddleware(app.wsgi_app, w.raw, w.first_chunk),
+        "floor_simd": FloorWsgiMiddleware(app.wsgi_app, w.raw.with_simd_base64(), w.first_chunk),
         "floor_cached": FloorWsgiMiddleware(app.wsgi_app, w.raw, w.first_chunk, _floor_cache(w)),
         "alone": app.wsgi_app,
     }

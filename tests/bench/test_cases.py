@@ -52,9 +52,11 @@ def test_session_rows(tiny_plan: Any) -> None:
         "session write (manager)",
         "session request via ASGI (Starlette), cache off",
         "session request via ASGI (Starlette), cache on",
+        "session request via ASGI (Starlette), cache off, same decoder",
         "request via ASGI (Starlette)",
         "session request via WSGI (Flask), cache off",
         "session request via WSGI (Flask), cache on",
+        "session request via WSGI (Flask), cache off, same decoder",
         "request via WSGI (Flask)",
     ]
     assert [r.figure for r in rows if r.headline] == [
