@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncRuntime", "AuthMiddleware"]
 
-_PUBLIC = PathKind.PUBLIC  # hot-path names: one global lookup each
+_PUBLIC = PathKind.PUBLIC  # hot-path names: one global lookup, not an Enum class read
 _PROTECTED = PathKind.PROTECTED
 
 T = TypeVar("T")

@@ -50,6 +50,9 @@ if TYPE_CHECKING:
 
 __all__ = ["AuthMiddleware", "BackgroundLoop", "ThreadRuntime"]
 
+_PUBLIC = PathKind.PUBLIC  # hot-path names: one global lookup, not an Enum class read
+_PROTECTED = PathKind.PROTECTED
+
 T = TypeVar("T")
 
 Environ = dict[str, Any]
@@ -247,9 +250,9 @@ class AuthMiddleware:
         kind = known[1] if known is not None and known[0] == path else None
         if kind is None:
             kind = lifecycle.classify(path, raw_uri)
-        if kind is PathKind.PUBLIC:
+        if kind is _PUBLIC:
             return self.app(environ, start_response)
-        if kind is PathKind.PROTECTED:
+        if kind is _PROTECTED:
             if self._reads_headers:
                 user = lifecycle.fast_user((), path, None, environ)
             else:
