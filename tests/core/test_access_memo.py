@@ -89,3 +89,12 @@ def test_a_full_memo_starts_over_and_keeps_answering() -> None:
     assert policy.rule_for("/admin/new") == (RULES[0],)
     assert len(policy._by_path) == 1
     assert policy.decide("/p0", _user()) is Decision.NO_RULE
+
+
+def test_a_path_judged_again_is_answered_from_the_memo() -> None:
+    """The second lookup returns the remembered tuple itself, not a recomputed equal one."""
+    policy = _fresh()
+    first = policy.rule_for("/api/billing/x")
+    assert first == (RULES[2],)
+    assert policy._by_path["/api/billing/x"] is first
+    assert policy.rule_for("/api/billing/x") is first
