@@ -39,27 +39,20 @@ class RawCodec:
     :param associated_data: The associated data the value was sealed with.
     :param model: The payload model.
     :param prefix: The first 5 bytes of every sealed value (version + key id).
-    :param simd_base64: Decode with pybase64 (SIMD), as authplug does, instead of
-        the standard library's ``binascii``: the floor of the "same decoder" rows.
     """
 
     def __init__(
-        self,
-        key: bytes,
-        associated_data: bytes,
-        model: type[BaseModel],
-        prefix: bytes,
-        *,
-        simd_base64: bool = False,
+        self, key: bytes, associated_data: bytes, model: type[BaseModel], prefix: bytes
     ) -> None:
         self._aes = AESGCM(key)
         self._ad = associated_data
         self._model = model
         self._prefix = prefix
-        self._simd = simd_base64
+        self._simd = False
 
     def with_simd_base64(self) -> RawCodec:
-        """The same chain decoding with pybase64."""
+        """The same chain decoding with pybase64 (SIMD), as authplug does, instead of
+        the standard library's ``binascii``: the floor of the "same decoder" rows."""
         twin = RawCodec.__new__(RawCodec)
         twin.__dict__.update(self.__dict__, _simd=True)
         return twin

@@ -24,6 +24,7 @@ __all__ = [
     "COUNT_PREFIX_RESERVE",
     "MAX_CHUNK_LENGTH",
     "ChunkScan",
+    "chunks_of",
     "cookie_header",
     "full_scan",
     "quick_scan",
@@ -143,7 +144,15 @@ def scan_chunks(
     headers: Sequence[tuple[bytes, bytes]], prefix: bytes, max_chunks: int
 ) -> ChunkScan:
     """:func:`read_chunks` with the cookie name prefix (``base_name + b"."``) given."""
-    return quick_scan(headers, prefix, max_chunks) or full_scan(headers, prefix, max_chunks)
+    return chunks_of(cookie_header(headers), prefix, max_chunks)
+
+
+def chunks_of(cookie: bytes, prefix: bytes, max_chunks: int) -> ChunkScan:
+    """The chunks under ``prefix`` in one Cookie header value: the single-chunk pass
+    (:func:`scan_cookie`) when it is certain, else the full pass (:func:`full_scan`)."""
+    return scan_cookie(cookie, prefix, max_chunks) or full_scan(
+        ((b"cookie", cookie),), prefix, max_chunks
+    )
 
 
 def full_scan(headers: Sequence[tuple[bytes, bytes]], prefix: bytes, max_chunks: int) -> ChunkScan:

@@ -22,7 +22,7 @@ from authplug.config import AuthplugConfig
 from authplug.models import AuthenticatedUser
 from authplug.results import ResponseCookie
 from authplug.session.cache import Opened, OpenedSessionCache
-from authplug.session.chunks import ChunkScan, cookie_header, full_scan, scan_cookie, split_value
+from authplug.session.chunks import ChunkScan, chunks_of, cookie_header, split_value
 from authplug.session.codec import SessionCodec
 from authplug.session.cookie_policy import CookiePolicy
 from authplug.session.flow import FlowTransactions, scan_flow_cookies
@@ -167,9 +167,7 @@ class SessionManager:
         """
         scan: ChunkScan | None = None
         try:
-            scan = scan_cookie(cookie, self._chunk_prefix, self._max_chunks) or full_scan(
-                ((b"cookie", cookie),), self._chunk_prefix, self._max_chunks
-            )
+            scan = chunks_of(cookie, self._chunk_prefix, self._max_chunks)
             value = scan.value
             if value is None:
                 if scan.malformed:
