@@ -461,14 +461,15 @@ class Lifecycle:
             if not read.clear:
                 return SessionState.ABSENT, read, None
             return _STATE_OF_OUTCOME.get(read.outcome, SessionState.INVALID), read, None
-        if self._is_revoked(session.sid, now):
+        fields = session.__dict__  # pydantic keeps field values there: one attribute read
+        if self._is_revoked(fields["sid"], now):
             return SessionState.REVOKED, read, None
-        user = session.user
+        user = fields["user"]
         if now >= self._refresh_due_at(user):  # tokens within refresh_margin of expiry
             return SessionState.DUE_REFRESH, read, None
-        if now - session.validated_at >= self._validate_interval:
+        if now - fields["validated_at"] >= self._validate_interval:
             return SessionState.DUE_VALIDATION, read, None
-        if read.needs_reseal or now - session.last_seen_at >= self._touch_after:
+        if read.needs_reseal or now - fields["last_seen_at"] >= self._touch_after:
             return SessionState.RESEAL, read, self._sessions.touch(session, now)
         if self._has_rules and self._access.decide(path, user) is _DENY:
             return _DENIED, read, None

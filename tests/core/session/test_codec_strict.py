@@ -118,6 +118,19 @@ def test_the_decoder_agrees_with_the_stdlib_on_every_input_of_up_to_four_charact
     assert checked > 50_000
 
 
+def test_padding_inside_longer_data_is_refused_wherever_it_stands() -> None:
+    """``=`` or ``==`` at every offset of 8- to 14-character texts (beyond the exhaustive
+    range): refused, as the reference refuses it; a ``=`` inside the data is left to
+    pybase64, the one at the end to the checks before it."""
+    for length in range(8, 15):
+        base = (b"QUJDREVGR0hJSktM" * 2)[:length]
+        for pad in (b"=", b"=="):
+            for at in range(length - len(pad) + 1):
+                text = base[:at] + pad + base[at + len(pad) :]
+                assert b64url_decode(text) is None, text
+                assert _reference(text) is None, text
+
+
 _NEAR_BASE64 = st.text(alphabet=_SHORT_ALPHABET.decode("latin-1") + "ABCxyz0189", max_size=80)
 
 

@@ -197,10 +197,11 @@ class SessionManager:
                 # only reads that opened to a session are cached (_opened): never None
                 session = cached.read.session  # type: ignore[assignment]
                 old_key = cached.read.needs_reseal
-            created_at, last_seen_at = session.created_at, session.last_seen_at
+            fields = session.__dict__  # pydantic keeps field values there: one attribute read
+            created_at, last_seen_at = fields["created_at"], fields["last_seen_at"]
             ahead = now + CLOCK_SKEW
             if not (
-                created_at <= ahead and last_seen_at <= ahead and session.validated_at <= ahead
+                created_at <= ahead and last_seen_at <= ahead and fields["validated_at"] <= ahead
             ):
                 return self._reject(scan, "future")
             if not (now - last_seen_at <= self._idle and now - created_at <= self._absolute):
