@@ -6,6 +6,7 @@ accepts (and build an equal user), and refuse what it refuses.
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from authplug import user_build
 from authplug.claims import ClaimMapping, map_claims
 from authplug.errors import NotAuthenticatedError
 from authplug.models import AuthenticatedUser, StrMap
@@ -54,6 +56,44 @@ def test_a_good_user_is_built_equal_to_the_validated_one() -> None:
     assert built.tool_view() == validated.tool_view()
     assert "ada@example.com" in built.tool_view().model_dump_json()
     assert "1700000000" not in repr(built)
+    assert built.model_fields_set == set(User.model_fields)
+    assert built.__pydantic_extra__ is None
+    assert built.__pydantic_private__ is None
+    with pytest.raises(ValidationError):  # as frozen as a validated user
+        built.user_id = "other"  # type: ignore[misc]
+    assert built.model_copy(update={"first_name": "Ada B."}).first_name == "Ada B."
+    assert pickle.loads(pickle.dumps(built)) == validated  # noqa: S301 - our own bytes
+
+
+def test_the_import_time_check_refuses_a_model_with_other_fields(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A model whose fields build_user does not set fails at import, naming the fields."""
+    monkeypatch.setattr(user_build, "_FIELDS", frozenset({*User.model_fields, "email"}))
+    with pytest.raises(RuntimeError, match=r"fields are .*email"):
+        user_build._self_check()
+
+
+class _Text(str):
+    """A ``str`` subclass: build_user takes exact strings only."""
+
+
+def test_strings_at_the_longest_the_model_allows_are_built() -> None:
+    longest = "x" * 16384
+    values = {**GOOD, "roles": (longest,), "custom_data": {longest: longest}}
+    assert build_user(**values) == User.model_validate(values)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("auth_data", {"exp": _Text("1700000000")}), ("roles", (_Text("pika:reader"),))],
+)
+def test_a_str_subclass_is_refused_though_the_model_would_take_it(
+    field: str, value: object
+) -> None:
+    """Stricter than pydantic, as with bytes: only exact ``str`` values count as text."""
+    with pytest.raises(ValueError, match=field):
+        build_user(**{**GOOD, field: value})
 
 
 BAD: list[tuple[str, object]] = [
@@ -74,6 +114,7 @@ BAD: list[tuple[str, object]] = [
     ("custom_data", {1: "v"}),
     ("custom_data", {"k": "x" * 16385}),
     ("custom_data", "not a map"),
+    ("custom_data", {"k" * 16385: "v"}),
     ("auth_data", {"exp": 1700000000}),
     ("features", ("",)),
     ("features", ("x" * 65,)),
