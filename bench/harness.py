@@ -22,6 +22,7 @@ __all__ = [
     "Plan",
     "Row",
     "Timing",
+    "added_ns",
     "added_row",
     "calibrate",
     "measure",
@@ -236,6 +237,19 @@ def ratio_row(
     )
 
 
+def added_ns(subject: Timing, alone: Timing) -> float:
+    """What ``subject`` adds to ``alone``: the median over rounds of their difference.
+
+    Both were timed in every round, back to back (:func:`measure`), so each
+    round's difference is taken under one state of the machine; the median
+    of those differences is not moved by rounds that ran slow for every
+    subject alike, as the difference of two medians taken over different
+    rounds is. Both timings must come from the same :func:`measure` call.
+    """
+    pairs = zip(subject.samples, alone.samples, strict=True)
+    return statistics.median(s - a for s, a in pairs)
+
+
 def added_row(
     figure: str,
     measured: str,
@@ -249,12 +263,14 @@ def added_row(
 ) -> Row:
     """An "added cost" row: ``(subject - alone) / (floor - alone) <= limit``.
 
-    ``subject`` and ``base`` report the added microseconds (medians); the
-    note carries the endpoint's own time and the best-round figures.
+    ``subject`` and ``base`` report the added microseconds (:func:`added_ns`:
+    the median of per-round differences); the note carries the endpoint's
+    own time and the best-round figures, and ``extra`` the difference of the
+    medians as well (how these rows were computed before).
     """
     t_alone, t_subject, t_floor = timings[alone], timings[subject], timings[floor]
-    added = t_subject.median_ns - t_alone.median_ns
-    added_floor = t_floor.median_ns - t_alone.median_ns
+    added = added_ns(t_subject, t_alone)
+    added_floor = added_ns(t_floor, t_alone)
     added_best = t_subject.best_ns - t_alone.best_ns
     floor_best = t_floor.best_ns - t_alone.best_ns
     if added_floor <= 0:
@@ -293,6 +309,8 @@ def added_row(
             "floor_total_us": t_floor.median_us,
             "added_best_us": added_best / 1000,
             "floor_added_best_us": floor_best / 1000,
+            "added_median_diff_us": (t_subject.median_ns - t_alone.median_ns) / 1000,
+            "floor_added_median_diff_us": (t_floor.median_ns - t_alone.median_ns) / 1000,
         },
     )
 

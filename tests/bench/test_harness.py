@@ -5,7 +5,16 @@ from __future__ import annotations
 import gc
 
 import pytest
-from harness import Plan, Timing, added_row, calibrate, measure, ratio_row, skip_row
+from harness import (
+    Plan,
+    Timing,
+    added_ns,
+    added_row,
+    calibrate,
+    measure,
+    ratio_row,
+    skip_row,
+)
 
 
 def test_measure_times_every_subject_once_per_round_after_a_warm_up() -> None:
@@ -65,6 +74,41 @@ def test_added_row_divides_added_cost_by_the_floors_added_cost() -> None:
     assert row.base == pytest.approx(40.0)
     assert row.ratio == pytest.approx(1.25)
     assert row.verdict == "PASS"
+
+
+def test_added_cost_is_the_median_of_per_round_differences() -> None:
+    """A round that ran slow for every subject alike moves neither side of a difference."""
+    alone = Timing((10_000.0, 11_000.0, 30_000.0, 12_000.0, 31_000.0))
+    subject = Timing((15_000.0, 16_000.0, 35_000.0, 17_000.0, 36_000.0))
+    assert added_ns(subject, alone) == pytest.approx(5_000.0)
+    # the difference of the medians takes them from different rounds
+    assert subject.median_ns - alone.median_ns == pytest.approx(5_000.0)
+    skewed = Timing((15_000.0, 16_000.0, 35_000.0, 36_000.0, 37_000.0))
+    assert added_ns(skewed, Timing((10_000.0, 11_000.0, 30_000.0, 31_000.0, 12_000.0))) == (
+        pytest.approx(5_000.0)
+    )
+    assert skewed.median_ns - 12_000.0 == pytest.approx(23_000.0)
+
+
+def test_added_cost_needs_timings_of_the_same_rounds() -> None:
+    with pytest.raises(ValueError, match=r"shorter|longer"):
+        added_ns(Timing((1.0, 2.0)), Timing((1.0,)))
+
+
+def test_added_row_reports_the_difference_of_medians_beside() -> None:
+    timings = {
+        "alone": Timing((10_000.0, 11_000.0, 30_000.0, 31_000.0, 12_000.0)),
+        "floor": Timing((14_000.0, 15_000.0, 34_000.0, 35_000.0, 16_000.0)),
+        "authplug": Timing((15_000.0, 16_000.0, 35_000.0, 36_000.0, 37_000.0)),
+    }
+    row = added_row(
+        "f", "m", "b", timings, alone="alone", subject="authplug", floor="floor", limit=1.25
+    )
+    assert row.subject == pytest.approx(5.0)
+    assert row.base == pytest.approx(4.0)
+    assert row.verdict == "PASS"
+    assert row.extra["added_median_diff_us"] == pytest.approx(23.0)
+    assert row.extra["floor_added_median_diff_us"] == pytest.approx(4.0)
 
 
 def test_skip_row_has_no_figures_and_says_why() -> None:

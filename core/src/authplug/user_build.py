@@ -150,7 +150,10 @@ def _self_check() -> None:
         "features": {"x": Feature.switch("x")},
     }
     if set(fields) != _FIELDS:
-        raise RuntimeError(f"authplug.user_build: AuthenticatedUser's fields are {sorted(_FIELDS)}")
+        raise RuntimeError(
+            f"authplug.user_build: AuthenticatedUser's fields are {sorted(_FIELDS)}; "
+            "build_user must set each of them (keep it in step with authplug.models)"
+        )
     built, validated = _instance(dict(fields)), _User.model_validate(fields)
     same = (
         built == validated
