@@ -7,6 +7,7 @@ accepts (and build an equal user), and refuse what it refuses.
 from __future__ import annotations
 
 import pickle
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from pydantic import ValidationError
 from authplug import user_build
 from authplug.claims import ClaimMapping, map_claims
 from authplug.errors import NotAuthenticatedError
-from authplug.models import AuthenticatedUser, StrMap
+from authplug.models import MAX_FEATURES, AuthenticatedUser, StrMap
 from authplug.user_build import build_user
 
 User = AuthenticatedUser[StrMap, StrMap]
@@ -65,17 +66,86 @@ def test_a_good_user_is_built_equal_to_the_validated_one() -> None:
     assert pickle.loads(pickle.dumps(built)) == validated  # noqa: S301 - our own bytes
 
 
+def test_the_import_time_check_accepts_the_builder_it_guards() -> None:
+    user_build._self_check()  # the installed pydantic: no error
+
+
+def _without_auth_data(fields: dict[str, Any]) -> User:
+    """A builder whose users differ from validated ones in one field value only."""
+    return user_build._instance({**fields, "auth_data": None})
+
+
+def _with_fewer_fields_set(fields: dict[str, Any]) -> User:
+    """A builder whose users are equal to validated ones but report fewer fields set."""
+    user = user_build._instance(fields)
+    object.__setattr__(user, "__pydantic_fields_set__", {"user_id"})
+    return user
+
+
+@pytest.mark.parametrize("build", [_without_auth_data, _with_fewer_fields_set])
+def test_the_import_time_check_refuses_a_builder_that_differs_from_validation(
+    build: Any,
+) -> None:
+    """What a pydantic release that set instances up differently would look like: refused
+    at start-up, whether the difference shows in equality or only in the fields set."""
+    with pytest.raises(RuntimeError) as info:
+        user_build._self_check(build)
+    assert str(info.value) == (
+        "authplug.user_build: this pydantic version builds models differently from "
+        "BaseModel.__copy__'s steps; pin the pydantic version authplug supports"
+    )
+
+
 def test_the_import_time_check_refuses_a_model_with_other_fields(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A model whose fields build_user does not set fails at import, naming the fields."""
     monkeypatch.setattr(user_build, "_FIELDS", frozenset({*User.model_fields, "email"}))
-    with pytest.raises(RuntimeError, match=r"fields are .*email"):
+    with pytest.raises(RuntimeError) as info:
         user_build._self_check()
+    assert str(info.value) == (
+        f"authplug.user_build: AuthenticatedUser's fields are "
+        f"{sorted({*User.model_fields, 'email'})}; "
+        "build_user must set each of them (keep it in step with authplug.models)"
+    )
 
 
 class _Text(str):
     """A ``str`` subclass: build_user takes exact strings only."""
+
+
+def test_the_defaults_are_the_models() -> None:
+    minimal = {"user_id": "u-1", "user_type": "external-user"}
+    assert build_user(**minimal) == User.model_validate(minimal)  # type: ignore[arg-type]
+
+
+def test_as_many_features_as_the_model_allows_are_built() -> None:
+    names = tuple(f"f{i}" for i in range(MAX_FEATURES))
+    assert build_user(**{**GOOD, "features": names}) == User.model_validate(
+        {**GOOD, "features": names}
+    )
+
+
+def test_any_mapping_is_taken_for_string_maps() -> None:
+    proxy = MappingProxyType({"email": "ada@example.com"})
+    built = build_user(**{**GOOD, "custom_data": proxy})
+    assert built.custom_data == {"email": "ada@example.com"}
+    assert type(built.custom_data) is dict  # a copy, never the caller's object
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("custom_data", {"": 5}),
+        ("auth_data", {"exp": 1700000000}),
+        ("custom_data", {7: "v"}),
+        ("roles", (3,)),
+    ],
+)
+def test_a_bad_string_is_refused_with_the_rule_of_its_field(field: str, value: object) -> None:
+    """The message names the field and its exact bounds (an empty key is allowed)."""
+    with pytest.raises(ValueError, match=rf"^{field}: must be a string of 0 to 16384 characters$"):
+        build_user(**{**GOOD, field: value})
 
 
 def test_strings_at_the_longest_the_model_allows_are_built() -> None:
@@ -92,7 +162,7 @@ def test_a_str_subclass_is_refused_though_the_model_would_take_it(
     field: str, value: object
 ) -> None:
     """Stricter than pydantic, as with bytes: only exact ``str`` values count as text."""
-    with pytest.raises(ValueError, match=field):
+    with pytest.raises(ValueError, match=rf"^{field}: "):
         build_user(**{**GOOD, field: value})
 
 
@@ -128,7 +198,7 @@ def test_a_bad_value_is_refused_as_the_model_refuses_it(field: str, value: objec
     values = {**GOOD, field: value}
     if not isinstance(value, bytes):
         assert _validated(values) is None, "the test value should be one the model refuses"
-    with pytest.raises(ValueError, match=field) as info:
+    with pytest.raises(ValueError, match=rf"^{field}: ") as info:
         build_user(**values)
     assert str(value)[:40] not in str(info.value) or str(value) in ("", "None", "1", "7")
 

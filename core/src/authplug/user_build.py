@@ -33,7 +33,7 @@ The constraints mirrored (keep in step with :mod:`authplug.models`):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from authplug.models import MAX_FEATURES, AuthenticatedUser, Feature, StrMap, UserType
@@ -134,34 +134,37 @@ def _instance(fields: dict[str, Any]) -> AuthenticatedUser[StrMap, StrMap]:
     return user
 
 
-def _self_check() -> None:
-    """Fail at import when :func:`_instance` no longer builds what validation builds.
+_SAMPLE: dict[str, Any] = {
+    "user_id": "u",
+    "first_name": "f",
+    "last_name": "l",
+    "user_type": "internal-user",
+    "roles": ("r",),
+    "custom_data": {"c": "d"},
+    "auth_data": {"a": "b"},
+    "features": {"x": Feature.switch("x")},
+}
+"""A value for every field, for :func:`_self_check` (any values the model accepts would do)."""
 
-    :raises RuntimeError: the installed pydantic sets instances up differently.
+
+def _self_check(
+    build: Callable[[dict[str, Any]], AuthenticatedUser[StrMap, StrMap]] = _instance,
+) -> None:
+    """Fail at import when ``build`` (:func:`_instance`) no longer builds what validation builds.
+
+    Compared: pydantic's equality (the class, every field value, ``auth_data``
+    included, and the extra and private values) and the fields-set.
+
+    :raises RuntimeError: the model's fields are not the ones ``build`` is
+        given, or the installed pydantic sets instances up differently.
     """
-    fields: dict[str, Any] = {
-        "user_id": "u",
-        "first_name": "f",
-        "last_name": "l",
-        "user_type": "internal-user",
-        "roles": ("r",),
-        "custom_data": {"c": "d"},
-        "auth_data": {"a": "b"},
-        "features": {"x": Feature.switch("x")},
-    }
-    if set(fields) != _FIELDS:
+    if set(_SAMPLE) != _FIELDS:
         raise RuntimeError(
             f"authplug.user_build: AuthenticatedUser's fields are {sorted(_FIELDS)}; "
             "build_user must set each of them (keep it in step with authplug.models)"
         )
-    built, validated = _instance(dict(fields)), _User.model_validate(fields)
-    same = (
-        built == validated
-        and built.model_dump_json() == validated.model_dump_json()
-        and repr(built) == repr(validated)
-        and built.auth_data == validated.auth_data
-    )
-    if not same:
+    built, validated = build(dict(_SAMPLE)), _User.model_validate(_SAMPLE)
+    if built != validated or built.model_fields_set != validated.model_fields_set:
         raise RuntimeError(
             "authplug.user_build: this pydantic version builds models differently from "
             "BaseModel.__copy__'s steps; pin the pydantic version authplug supports"
