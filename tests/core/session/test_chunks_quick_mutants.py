@@ -1,6 +1,6 @@
 """The single-chunk scan's shortcut for the usual ``; name`` spelling never admits a foreign name.
 
-``quick_scan`` accepts the cookie without walking back over blanks when the
+``scan_cookie`` accepts the cookie without walking back over blanks when the
 two bytes before its name are exactly ``"; "``. A cookie whose name only
 *ends* with ours (``xapp.0``) must still be somebody else's cookie, however
 the bytes around it are arranged: the shortcut looks at the two bytes right
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from authplug.session.chunks import ChunkScan, quick_scan, read_chunks
+from authplug.session.chunks import ChunkScan, cookie_header, read_chunks, scan_cookie
 
 PREFIX = b"app."
 ABSENT = ChunkScan(value=None, indices=(), malformed=False)
@@ -33,7 +33,7 @@ def cookie(*values: str) -> list[tuple[bytes, bytes]]:
 )
 def test_a_name_that_only_ends_with_ours_is_not_our_cookie(header: str) -> None:
     headers = cookie(header)
-    assert quick_scan(headers, PREFIX, 3) in (None, ABSENT)
+    assert scan_cookie(cookie_header(headers), PREFIX, 3) in (None, ABSENT)
     assert read_chunks(headers, b"app", 3) == ABSENT
 
 
@@ -44,5 +44,5 @@ def test_a_name_that_only_ends_with_ours_is_not_our_cookie(header: str) -> None:
 )
 def test_our_name_after_any_separator_spelling_is_read(header: str) -> None:
     expected = ChunkScan(value=b"abc", indices=(0,), malformed=False)
-    assert quick_scan(cookie(header), PREFIX, 3) == expected
+    assert scan_cookie(cookie_header(cookie(header)), PREFIX, 3) == expected
     assert read_chunks(cookie(header), b"app", 3) == expected

@@ -1,6 +1,6 @@
 """The single-chunk fast path of ``read_chunks`` answers exactly as the full scan does.
 
-``quick_scan`` only answers when the result is certain and otherwise hands
+``scan_cookie`` only answers when the result is certain and otherwise hands
 over (``None``) to the full scan; these cases pin both halves of that rule.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from authplug.session.chunks import ChunkScan, quick_scan, read_chunks
+from authplug.session.chunks import ChunkScan, cookie_header, read_chunks, scan_cookie
 
 PREFIX = b"app."
 
@@ -31,7 +31,7 @@ def cookie(*texts: str) -> list[tuple[bytes, bytes]]:
 )
 def test_clean_single_chunk_is_answered(headers: list[tuple[bytes, bytes]], value: bytes) -> None:
     expected = ChunkScan(value=value, indices=(0,), malformed=False)
-    assert quick_scan(headers, PREFIX, 3) == expected
+    assert scan_cookie(cookie_header(headers), PREFIX, 3) == expected
     assert read_chunks(headers, b"app", 3) == expected
 
 
@@ -41,7 +41,7 @@ def test_clean_single_chunk_is_answered(headers: list[tuple[bytes, bytes]], valu
 )
 def test_no_chunk_anywhere_is_absent(headers: list[tuple[bytes, bytes]]) -> None:
     absent = ChunkScan(value=None, indices=(), malformed=False)
-    assert quick_scan(headers, PREFIX, 3) == absent
+    assert scan_cookie(cookie_header(headers), PREFIX, 3) == absent
     assert read_chunks(headers, b"app", 3) == absent
 
 
@@ -64,15 +64,16 @@ def test_no_chunk_anywhere_is_absent(headers: list[tuple[bytes, bytes]]) -> None
 def test_anything_else_goes_to_the_full_scan(
     headers: list[tuple[bytes, bytes]], max_chunks: int
 ) -> None:
-    assert quick_scan(headers, PREFIX, max_chunks) is None
+    assert scan_cookie(cookie_header(headers), PREFIX, max_chunks) is None
 
 
-def test_oversizedquick_scan_is_still_malformed() -> None:
+def test_an_oversized_single_chunk_is_still_malformed() -> None:
     scan = read_chunks(cookie("app.0=1~" + "a" * 4095), b"app", 3)
     assert scan == ChunkScan(value=None, indices=(0,), malformed=True)
 
 
 def test_a_later_non_chunk_cookie_with_the_prefix_still_reads_the_session() -> None:
     headers = cookie("app.0=1~abc; app.x=1")
-    assert quick_scan(headers, PREFIX, 3) is None  # not certain: the full scan decides
+    # not certain: the full scan decides
+    assert scan_cookie(cookie_header(headers), PREFIX, 3) is None
     assert read_chunks(headers, b"app", 3) == ChunkScan(value=b"abc", indices=(0,), malformed=False)

@@ -27,7 +27,6 @@ __all__ = [
     "chunks_of",
     "cookie_header",
     "full_scan",
-    "quick_scan",
     "read_chunks",
     "scan_chunks",
     "scan_cookie",
@@ -88,13 +87,6 @@ def cookie_header(headers: Sequence[tuple[bytes, bytes]]) -> bytes:
     per cookie) joined with ``"; "`` as RFC 9113 section 8.2.3 prescribes; ``b""`` when none.
     """
     return b"; ".join([value for name, value in headers if name == b"cookie"])
-
-
-def quick_scan(
-    headers: Sequence[tuple[bytes, bytes]], prefix: bytes, max_chunks: int
-) -> ChunkScan | None:
-    """:func:`scan_cookie` over the request's Cookie headers (see :func:`cookie_header`)."""
-    return scan_cookie(cookie_header(headers), prefix, max_chunks)
 
 
 def scan_cookie(cookie: bytes, prefix: bytes, max_chunks: int) -> ChunkScan | None:
