@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
     "ENDPOINT",
     "asgi_driver",
+    "asgi_timed",
     "flask_app",
     "scope_user_id",
     "starlette_app",
     "wsgi_driver",
+    "wsgi_timed",
 ]
 
 ENDPOINT = "/api/me"
@@ -191,3 +194,64 @@ def wsgi_driver(
         status.clear()
 
     return run, checked
+
+
+def asgi_timed(
+    variants: Mapping[str, tuple[Any, list[tuple[bytes, bytes]]]], loop: Any
+) -> Callable[[Sequence[str]], list[int]]:
+    """A :data:`harness.Timed` for ASGI apps: ``name -> (app, headers)``.
+
+    Each request gets a new scope with new header values (built before its
+    timing starts) and runs to completion inside one event-loop run per
+    schedule, so no loop overhead lands between the two clock reads.
+    """
+
+    async def run(schedule: Sequence[str]) -> list[int]:
+        clock = time.perf_counter_ns
+        times = []
+        for name in schedule:
+            app, headers = variants[name]
+            scope = _scope(_fresh(headers))
+            start = clock()
+            await app(scope, _receive, _discard)
+            times.append(clock() - start)
+        return times
+
+    return lambda schedule: loop.run_until_complete(run(schedule))
+
+
+def wsgi_timed(
+    variants: Mapping[str, tuple[Any, list[tuple[bytes, bytes]]]],
+) -> Callable[[Sequence[str]], list[int]]:
+    """A :data:`harness.Timed` for WSGI apps: ``name -> (app, headers)``.
+
+    Each request gets a new environ with new header strings (built before
+    its timing starts); the timing covers the app call and reading and
+    closing its body, as a server does.
+    """
+    template = _environ([])
+    items = {name: _environ_headers(headers) for name, (_, headers) in variants.items()}
+    apps = {name: app for name, (app, _) in variants.items()}
+
+    def start_response(line: str, response_headers: Any, exc_info: Any = None) -> Any:
+        return None
+
+    def run(schedule: Sequence[str]) -> list[int]:
+        clock = time.perf_counter_ns
+        times = []
+        for name in schedule:
+            environ = dict(template)
+            for key, raw in items[name]:
+                environ[key] = raw.decode("latin-1")
+            environ["wsgi.input"] = io.BytesIO(b"")
+            app = apps[name]
+            start = clock()
+            body = app(environ, start_response)
+            b"".join(body)
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+            times.append(clock() - start)
+        return times
+
+    return run

@@ -6,14 +6,23 @@ around an ``async`` loop). A round times one batch of every subject, in a
 rotating order, so slow drift of a shared machine hits baseline and subject
 alike. The garbage collector is off while a batch runs and collected between
 rounds; a warm-up round is discarded.
+
+Rows whose added cost is a few microseconds (the cache hits) are timed one
+request at a time instead (:func:`measure_interleaved`): every cycle runs
+one request of each subject in a fresh random order, so the subjects sample
+the same moments of the machine. Batch rounds of a few milliseconds each
+could not resolve them: on this machine a batch of a Flask endpoint varies
+by about 10 us per request from one round to the next, twice what a hit
+adds (``docs/performance.md``, round 5).
 """
 
 from __future__ import annotations
 
 import gc
+import random
 import statistics
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,17 +30,25 @@ __all__ = [
     "Batch",
     "Plan",
     "Row",
+    "Timed",
     "Timing",
     "added_ns",
     "added_row",
     "calibrate",
     "measure",
+    "measure_interleaved",
     "ratio_row",
     "skip_row",
 ]
 
 Batch = Callable[[int], object]
 """Run the measured operation ``n`` times."""
+
+Timed = Callable[[Sequence[str]], Sequence[int]]
+"""Run one request of each named subject, in the order given; each one's nanoseconds."""
+
+CYCLES_PER_ROUND = 100
+"""Cycles of :func:`measure_interleaved` per round of the plan (one block each)."""
 
 
 @dataclass(frozen=True)
@@ -63,9 +80,16 @@ class Plan:
 
 @dataclass(frozen=True)
 class Timing:
-    """Per-call times of one subject, in nanoseconds, one value per round."""
+    """Per-call times of one subject, in nanoseconds.
+
+    Attributes:
+        samples: One value per round (:func:`measure`), or per request
+            (:func:`measure_interleaved`).
+        per: What one sample is: ``"round"`` or ``"request"`` (for notes).
+    """
 
     samples: tuple[float, ...]
+    per: str = "round"
 
     @property
     def median_ns(self) -> float:
@@ -208,6 +232,61 @@ def measure(
     return {name: Timing(tuple(values)) for name, values in samples.items()}
 
 
+def measure_interleaved(
+    timed: Timed,
+    names: Sequence[str],
+    plan: Plan,
+    *,
+    seed: int = 0,
+) -> dict[str, Timing]:
+    """Time single requests of every subject, interleaved; one sample per request.
+
+    ``plan.rounds`` blocks of :data:`CYCLES_PER_ROUND` cycles; a cycle runs
+    one request of each subject in a random order (seeded), so no subject
+    always follows the same one. The collector is off while a block runs
+    and collected between blocks; one block is run first and discarded.
+    Sample ``i`` of every subject comes from cycle ``i``, so
+    :func:`added_ns` pairs requests of the same cycle.
+
+    :param timed: Runs a schedule of subject names, one request each, and
+        returns each request's nanoseconds (request set-up outside the timing).
+    :param names: The subjects.
+    :param plan: ``rounds`` sets the number of blocks.
+    :param seed: Seeds the order of the cycles.
+    """
+    rng = random.Random(seed)
+    names = list(names)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+
+    def block() -> list[str]:
+        schedule: list[str] = []
+        for _ in range(CYCLES_PER_ROUND):
+            cycle = names[:]
+            rng.shuffle(cycle)
+            schedule.extend(cycle)
+        return schedule
+
+    was_enabled = gc.isenabled()
+    try:
+        timed(block())  # warm-up, discarded
+        for _ in range(plan.rounds):
+            schedule = block()
+            gc.collect()
+            gc.disable()
+            times = timed(schedule)
+            gc.enable()
+            if len(times) != len(schedule):
+                raise ValueError(f"timed() returned {len(times)} times for {len(schedule)}")
+            for name, ns in zip(schedule, times, strict=True):
+                samples[name].append(float(ns))
+    finally:
+        if was_enabled:
+            gc.enable()
+        else:
+            gc.disable()
+    return {name: Timing(tuple(values), per="request") for name, values in samples.items()}
+
+
 def ratio_row(
     figure: str,
     measured: str,
@@ -265,8 +344,8 @@ def added_row(
 
     ``subject`` and ``base`` report the added microseconds (:func:`added_ns`:
     the median of per-round differences); the note carries the endpoint's
-    own time and the best-round figures, and ``extra`` the difference of the
-    medians as well (how these rows were computed before).
+    own time and the best-round (or best-request) figures, and ``extra`` the
+    difference of the medians as well (how these rows were computed before).
     """
     t_alone, t_subject, t_floor = timings[alone], timings[subject], timings[floor]
     added = added_ns(t_subject, t_alone)
@@ -300,7 +379,7 @@ def added_row(
         passed=ratio <= limit,
         unit="us added",
         note=(
-            f"endpoint alone {t_alone.median_us:.1f} us; best-round added "
+            f"endpoint alone {t_alone.median_us:.1f} us; best-{t_subject.per} added "
             f"{added_best / 1000:.1f} vs {floor_best / 1000:.1f} us ({best})"
         ),
         extra={

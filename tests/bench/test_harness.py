@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 
+import harness
 import pytest
 from harness import (
     Plan,
@@ -12,6 +13,7 @@ from harness import (
     added_row,
     calibrate,
     measure,
+    measure_interleaved,
     ratio_row,
     skip_row,
 )
@@ -41,6 +43,89 @@ def test_measure_disables_the_collector_while_a_batch_runs() -> None:
     seen: list[bool] = []
     measure({"a": lambda n: seen.append(gc.isenabled())}, Plan(rounds=2), inner=1)
     assert seen[1:] == [False, False]  # the warm-up may run with it on
+
+
+def _recording_timed(schedules: list[list[str]], gc_states: list[bool] | None = None):  # type: ignore[no-untyped-def]
+    """A Timed that records each schedule and times request ``i`` of it as ``i``."""
+
+    def timed(schedule):  # type: ignore[no-untyped-def]
+        schedules.append(list(schedule))
+        if gc_states is not None:
+            gc_states.append(gc.isenabled())
+        return list(range(len(schedule)))
+
+    return timed
+
+
+def test_measure_interleaved_runs_one_request_of_each_subject_per_cycle() -> None:
+    schedules: list[list[str]] = []
+    timings = measure_interleaved(_recording_timed(schedules), ["a", "b", "c"], Plan(rounds=2))
+
+    assert len(schedules) == 3  # one warm-up block, then one per round
+    for schedule in schedules:
+        assert len(schedule) == 3 * harness.CYCLES_PER_ROUND
+        cycles = [schedule[i : i + 3] for i in range(0, len(schedule), 3)]
+        assert all(sorted(cycle) == ["a", "b", "c"] for cycle in cycles)
+    assert {name: len(t.samples) for name, t in timings.items()} == {
+        "a": 2 * harness.CYCLES_PER_ROUND,
+        "b": 2 * harness.CYCLES_PER_ROUND,
+        "c": 2 * harness.CYCLES_PER_ROUND,
+    }
+    assert all(t.per == "request" for t in timings.values())
+
+
+def test_measure_interleaved_shuffles_the_order_within_cycles() -> None:
+    schedules: list[list[str]] = []
+    measure_interleaved(_recording_timed(schedules), ["a", "b", "c"], Plan(rounds=1))
+    schedule = schedules[1]
+    orders = {tuple(schedule[i : i + 3]) for i in range(0, len(schedule), 3)}
+    assert len(orders) == 6  # every order of three occurs in 100 cycles
+    firsts = [schedule[i] for i in range(0, len(schedule), 3)]
+    assert all(firsts.count(name) > 15 for name in "abc")  # none always first
+
+
+def test_measure_interleaved_keeps_each_sample_with_its_request() -> None:
+    schedules: list[list[str]] = []
+    timings = measure_interleaved(_recording_timed(schedules), ["a", "b"], Plan(rounds=2))
+    expected: dict[str, list[float]] = {"a": [], "b": []}
+    for schedule in schedules[1:]:
+        for position, name in enumerate(schedule):
+            expected[name].append(float(position))
+    assert {name: list(t.samples) for name, t in timings.items()} == expected
+    # sample i of both subjects comes from cycle i: positions 2i and 2i+1
+    pairs = zip(timings["a"].samples, timings["b"].samples, strict=True)
+    assert all(abs(a - b) == 1 for a, b in pairs)
+
+
+def test_measure_interleaved_is_reproducible_for_a_seed() -> None:
+    first: list[list[str]] = []
+    second: list[list[str]] = []
+    other: list[list[str]] = []
+    measure_interleaved(_recording_timed(first), ["a", "b"], Plan(rounds=1), seed=3)
+    measure_interleaved(_recording_timed(second), ["a", "b"], Plan(rounds=1), seed=3)
+    measure_interleaved(_recording_timed(other), ["a", "b"], Plan(rounds=1), seed=4)
+    assert first == second
+    assert first != other
+
+
+def test_measure_interleaved_disables_the_collector_per_block_and_restores_it() -> None:
+    states: list[bool] = []
+    assert gc.isenabled()
+    measure_interleaved(_recording_timed([], states), ["a"], Plan(rounds=2))
+    assert states[1:] == [False, False]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        measure_interleaved(_recording_timed([]), ["a"], Plan(rounds=1))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_measure_interleaved_refuses_a_timed_that_loses_requests() -> None:
+    with pytest.raises(ValueError, match="returned 1 times for 100"):
+        measure_interleaved(lambda schedule: [0], ["a"], Plan(rounds=1))
+    assert gc.isenabled()
 
 
 def test_calibrate_grows_the_inner_count_for_a_cheap_batch() -> None:
