@@ -106,7 +106,7 @@ class RememberedAnswers:
         passed (or not begun) is dropped. The usual ASGI case (one header, from
         the pairs) is written out here: this runs on every request. (The WSGI
         host's usual case, one header from the environ, is written out in
-        :meth:`Lifecycle.fast_user <authplug.lifecycle.Lifecycle.fast_user>`
+        :meth:`Lifecycle.environ_user <authplug.lifecycle.Lifecycle.environ_user>`
         with :attr:`environ_key` and :attr:`get`.)
         """
         names = self._names
@@ -162,10 +162,6 @@ class RememberedAnswers:
         if key is None or _length(key) > MAX_KEY_LENGTH:
             return
         self._map.put(key, answer)
-
-    def drop(self, key: Hashable) -> None:
-        """Forget the answer kept under ``key`` (its window has passed)."""
-        self._map.drop(key)
 
     def __len__(self) -> int:
         """How many answers are kept."""

@@ -599,21 +599,7 @@ class Lifecycle:
             return self.session_user(headers, path)
         answers = self._answers
         if answers is not None:
-            key = answers.environ_key
-            if environ is not None and key is not None:
-                # RememberedAnswers.recall for the WSGI host, written out (no call):
-                # the exact header value, then the answer's window
-                value = environ.get(key)
-                known = answers.get(value) if value.__class__ is str else None
-                user = None
-                if known is not None:
-                    now = self._clock()
-                    if known.not_before <= now < known.until:
-                        user = known.user
-                    else:
-                        answers.drop(value)
-            else:
-                user = answers.recall(headers, header, environ, self._clock)
+            user = answers.recall(headers, header, environ, self._clock)
             if user is not None:
                 if self._has_rules and self._access.decide(path, user) is _DENY:
                     return None
@@ -650,6 +636,38 @@ class Lifecycle:
         if self._has_rules and self._access.decide(path, found) is _DENY:
             return None
         return found
+
+    def environ_user(
+        self, environ: Mapping[str, Any], path: str
+    ) -> AuthenticatedUser[Any, Any] | None:
+        """:meth:`fast_user` for the WSGI host of a stateless provider: the user, or ``None``.
+
+        An answer kept for this request's exact header value (read straight
+        from ``environ``) is given while its window holds, after the access
+        rules; anything else (no kept answer, a window that does not hold, a
+        header the answers do not depend on alone) is :meth:`fast_user`'s to
+        decide. The same decisions as ``fast_user((), path, None, environ)``;
+        :meth:`RememberedAnswers.recall <authplug.fast_answers.RememberedAnswers.recall>`
+        for one header of the environ, written out (no call, no set-up) on
+        the request every authenticated API call makes.
+
+        :param environ: The WSGI environ.
+        :param path: The path inside the application, for access rules.
+        """
+        answers = self._answers
+        if answers is not None:
+            key = answers.environ_key
+            if key is not None:
+                value = environ.get(key)
+                known = answers.get(value) if value.__class__ is str else None
+                if known is not None:
+                    now = self._clock()
+                    if known.not_before <= now < known.until:
+                        user = known.user
+                        if self._has_rules and self._access.decide(path, user) is _DENY:
+                            return None
+                        return user
+        return self.fast_user((), path, None, environ)
 
     async def protect(
         self,

@@ -254,7 +254,7 @@ class AuthMiddleware:
             return self.app(environ, start_response)
         if kind is _PROTECTED:
             if self._reads_headers:
-                user = lifecycle.fast_user((), path, None, environ)
+                user = lifecycle.environ_user(environ, path)
             else:
                 value = environ.get("HTTP_COOKIE")
                 user = lifecycle.cookie_user(value, path) if value.__class__ is str else None

@@ -237,6 +237,23 @@ def test_an_answer_for_a_value_that_cannot_be_served_takes_no_room(
         made.wsgi.close()
 
 
+def test_a_kept_value_met_again_as_another_type_is_not_served_from_memory(
+    hosts: Hosts, provider: Scripted
+) -> None:
+    """The WSGI host's own lookup takes exactly ``str``, as the key does.
+
+    ``Text("k1")`` hashes and compares equal to the kept ``"k1"``: only the
+    type test keeps it from being served an answer kept for another type; a
+    list (as a broken middleware might leave) is not hashable and must not
+    make the lookup raise.
+    """
+    assert hosts.environ({"HTTP_X_API_KEY": "k1"}) == "call-1"
+    assert hosts.environ({"HTTP_X_API_KEY": Text("k1")}) == "call-2"
+    assert hosts.environ({"HTTP_X_API_KEY": ["k1"]}) == "401"  # read as no header
+    assert provider.seen == [("k1",), ("k1",), (None,)]
+    assert hosts.environ({"HTTP_X_API_KEY": "k1"}) == "call-1"
+
+
 class GatedClock:
     """The test clock; a request in another thread first waits here for the others, once."""
 
