@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar, cast
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, TypeVar, cast
 
 import pluggy
 
@@ -43,7 +43,10 @@ __all__ = ["HookCalls", "Resolver", "await_me_maybe"]
 T = TypeVar("T")
 
 Resolver = Callable[[object], Awaitable[object]]
-"""How a host turns a hook's raw return value into a plain value (awaiting it if needed)."""
+"""How a host turns a hook's awaitable return value into a plain value.
+
+:class:`HookCalls` asks it only for awaitable values; a plain value is used
+as it is (every resolver would return it unchanged)."""
 
 _RESULT_TYPES = (Authenticated, Redirect, ProviderResponse)
 _USER_TYPES: frozenset[str] = frozenset({"internal-user", "external-user"})
@@ -141,9 +144,10 @@ class HookCalls:
 
     :param pm: The host's plugin manager.
     :param tracer: Where calls are reported (debug tracing).
-    :param resolve: How raw return values are resolved (default:
-        :func:`await_me_maybe`). A host whose resolver never suspends (WSGI)
-        gets coroutines from these methods that never suspend either.
+    :param resolve: How awaitable return values are resolved (default:
+        :func:`await_me_maybe`); plain values are used as they are. A host
+        whose resolver never suspends (WSGI) gets coroutines from these
+        methods that never suspend either.
     """
 
     __slots__ = ("_hook", "_resolve", "_tracer", "pm")
@@ -178,9 +182,12 @@ class HookCalls:
         try:
             raw = invoke()
             if each:
-                value: object = [await self._resolve(v) for v in cast("list[object]", raw)]
+                value: object = [
+                    await self._resolve(v) if inspect.isawaitable(v) else v
+                    for v in cast("list[object]", raw)
+                ]
             else:
-                value = await self._resolve(raw)
+                value = await self._resolve(raw) if inspect.isawaitable(raw) else raw
             result = check(value, name)
         except AuthplugError as exc:
             tracer.hook(name, started, f"raised {type(exc).__name__}")
@@ -188,43 +195,48 @@ class HookCalls:
         except Exception as exc:
             tracer.hook(name, started, f"raised {type(exc).__name__}")
             raise ProviderError(f"{name} raised {type(exc).__name__}", hook=name) from exc
-        tracer.hook(name, started, describe(result))
+        if tracer.enabled:
+            tracer.hook(name, started, describe(result))
         return result
 
     # -- provider hooks -----------------------------------------------------
+    # Each returns :meth:`_call`'s coroutine itself (to be awaited), not a
+    # coroutine of its own awaiting it: one coroutine per hook call, not two.
 
-    async def authenticate(self, request: AuthRequest) -> AuthenticateResult:
+    def authenticate(self, request: AuthRequest) -> Coroutine[Any, Any, AuthenticateResult]:
         """Run ``authplug_authenticate`` and check its result's type."""
         hook = self._hook.authplug_authenticate
-        return await self._call("authplug_authenticate", lambda: hook(request=request), _result)
+        return self._call("authplug_authenticate", lambda: hook(request=request), _result)
 
-    async def validate(self, request: AuthRequest, user: AnyUser) -> AnyUser | None:
+    def validate(self, request: AuthRequest, user: AnyUser) -> Coroutine[Any, Any, AnyUser | None]:
         """Run ``authplug_validate``: ``None`` means still valid."""
         hook = self._hook.authplug_validate
-        return await self._call(
+        return self._call(
             "authplug_validate", lambda: hook(request=request, user=user), _user_or_none
         )
 
-    async def refresh(self, user: AnyUser) -> AnyUser:
+    def refresh(self, user: AnyUser) -> Coroutine[Any, Any, AnyUser]:
         """Run ``authplug_refresh`` and check it returned a user."""
         hook = self._hook.authplug_refresh
-        return await self._call("authplug_refresh", lambda: hook(user=user), _user)
+        return self._call("authplug_refresh", lambda: hook(user=user), _user)
 
-    async def route(self, route: Route, request: AuthRequest) -> AuthenticateResult:
+    def route(self, route: Route, request: AuthRequest) -> Coroutine[Any, Any, AuthenticateResult]:
         """Run one provider route handler and check its result."""
-        return await self._call(f"route {route.path}", lambda: route.handler(request), _result)
+        return self._call(f"route {route.path}", lambda: route.handler(request), _result)
 
-    async def logout(self, request: AuthRequest, user: AnyUser | None) -> Redirect | None:
+    def logout(
+        self, request: AuthRequest, user: AnyUser | None
+    ) -> Coroutine[Any, Any, Redirect | None]:
         """Run ``authplug_logout``; ``None`` when the provider has no IdP logout."""
         hook = self._hook.authplug_logout
-        return await self._call(
+        return self._call(
             "authplug_logout", lambda: hook(request=request, user=user), _redirect_or_none
         )
 
-    async def check(self) -> tuple[str, ...]:
+    def check(self) -> Coroutine[Any, Any, tuple[str, ...]]:
         """Run ``authplug_check`` (for ``authplug check``): the problems found, empty when ready."""
         hook = self._hook.authplug_check
-        return await self._call("authplug_check", hook, _problems)
+        return self._call("authplug_check", hook, _problems)
 
     def routes(self) -> Sequence[Route]:
         """Collect the provider's routes (called once at start-up, synchronously).
