@@ -160,12 +160,31 @@ def _environ_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, byte
     return items
 
 
+def _new_environ(template: dict[str, Any], items: list[tuple[str, bytes]]) -> dict[str, Any]:
+    """A request's environ: new ``str`` header values, as a server decodes them per request."""
+    environ = dict(template)
+    for key, raw in items:
+        environ[key] = raw.decode("latin-1")
+    environ["wsgi.input"] = io.BytesIO(b"")
+    return environ
+
+
+def _consume(body: Iterable[bytes]) -> bytes:
+    """Read a WSGI response body and close it, as a server does."""
+    try:
+        return b"".join(body)
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+
+
 def wsgi_driver(
     app: Any, headers: list[tuple[bytes, bytes]]
 ) -> tuple[Callable[[int], object], tuple[int, bytes]]:
     """A batch callable running ``n`` in-process GET requests, and one checked response."""
     template = _environ([])
-    header_items = [(key, raw) for key, raw in _environ_headers(headers)]
+    header_items = _environ_headers(headers)
     status: list[int] = []
 
     def start_response(line: str, response_headers: Any, exc_info: Any = None) -> Any:
@@ -173,17 +192,7 @@ def wsgi_driver(
         return None
 
     def call() -> bytes:
-        environ = dict(template)
-        for key, raw in header_items:  # new str objects per request, as a server decodes them
-            environ[key] = raw.decode("latin-1")
-        environ["wsgi.input"] = io.BytesIO(b"")
-        body: Iterable[bytes] = app(environ, start_response)
-        try:
-            return b"".join(body)
-        finally:
-            close = getattr(body, "close", None)
-            if close is not None:
-                close()
+        return _consume(app(_new_environ(template, header_items), start_response))
 
     body = call()
     checked = (status[-1], body)
@@ -240,17 +249,10 @@ def wsgi_timed(
         clock = time.perf_counter_ns
         times = []
         for name in schedule:
-            environ = dict(template)
-            for key, raw in items[name]:
-                environ[key] = raw.decode("latin-1")
-            environ["wsgi.input"] = io.BytesIO(b"")
+            environ = _new_environ(template, items[name])
             app = apps[name]
             start = clock()
-            body = app(environ, start_response)
-            b"".join(body)
-            close = getattr(body, "close", None)
-            if close is not None:
-                close()
+            _consume(app(environ, start_response))
             times.append(clock() - start)
         return times
 

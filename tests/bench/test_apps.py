@@ -36,7 +36,7 @@ def test_wsgi_timed_runs_each_named_app_once_with_its_own_headers() -> None:
     assert seen == [("b", "two"), ("a", "one"), ("b", "two")]
     assert closed == ["b", "a", "b"]  # the body is closed, as a server does
     assert len(times) == 3
-    assert all(isinstance(t, int) and t > 0 for t in times)
+    assert all(isinstance(t, int) and t >= 0 for t in times)
 
 
 def test_wsgi_timed_gives_every_request_new_header_strings() -> None:
@@ -78,4 +78,4 @@ def test_asgi_timed_runs_each_named_app_once_with_new_header_values() -> None:
     assert seen[0][1] is not headers[0][1]
     assert seen[0][1] is not seen[2][1]
     assert len(times) == 3
-    assert all(isinstance(t, int) and t > 0 for t in times)
+    assert all(isinstance(t, int) and t >= 0 for t in times)
